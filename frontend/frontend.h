@@ -1,0 +1,79 @@
+/* frontend.h — readers that turn foreign input files into XploreDL's own structs: ONNX models
+ * into the graph IR (protobuf-c stays inside onnx_import.c) and SCALE-Sim's config/topology
+ * files into plain layer lists. Nothing here knows about cost models. */
+#ifndef XDL_FRONTEND_H
+#define XDL_FRONTEND_H
+
+#include "ir/ir.h"
+
+/* ------------------------------------------------------------------------------------------
+ * onnx_import.c — ModelProto → Graph, then shape inference.
+ * onnx_tensor.c — file reading, protobuf-c's allocation hook, TensorProto decoding.
+ * ------------------------------------------------------------------------------------------ */
+/* How to import: symbolic-dimension bindings (--batch, --dim NAME=VALUE) and, optionally,
+ * serialized TensorProto files whose dims (and small integer/float values) replace those of
+ * the graph inputs in order (ONNX conformance tests feed shapes this way).
+ * A symbolic dim is bound by name from dim_names first; otherwise the leading dim of an input,
+ * or a dim named "batch", "batch_size" or "N", takes batch; any other one is an error. */
+typedef struct ImportOptions {
+  int64_t batch;                 /* binds the leading symbolic dim of graph inputs; 0 = 1 */
+  const char *const *dim_names;  /* borrowed */
+  const int64_t *dim_values;
+  int n_dims;
+  const char *const *input_pb_paths; /* borrowed; NULL entries skip that input */
+  int n_input_pb;
+  bool keep_weight_bytes;        /* keep inline initializer bytes (for the interpreter) */
+} ImportOptions;
+
+/* Reads an ONNX file, imports it and infers every shape. Returns NULL with the first error
+ * (naming the file and, where it applies, the node) in d. opts may be NULL. */
+Graph *onnx_load(const char *path, const ImportOptions *opts, Diag *d);
+/* The same from bytes already in memory (path is used in messages only). */
+Graph *onnx_load_buffer(const uint8_t *buf, size_t len, const char *path,
+                        const ImportOptions *opts, Diag *d);
+
+/* Reads a serialized TensorProto file (e.g. a conformance test's output_0.pb): its data type
+ * and dims. Returns XDL_OK or an error naming the file. */
+XdlStatus onnx_read_tensor_dims(const char *path, DataType *dt, int *rank, int64_t *dims,
+                                Diag *d);
+
+/* Shared by onnx_import.c and onnx_tensor.c only, the two files that see protobuf-c types
+ * (declared here opaquely so no other file needs protobuf-c headers). */
+struct ProtobufCMessageDescriptor;
+struct Onnx__TensorProto;
+/* Reads a whole file into xdl_malloc'd memory (free with xdl_free). NULL with a one-line error
+ * naming path for a missing, unreadable or empty file or a directory. */
+uint8_t *onnx_read_file(const char *path, size_t *len, Diag *d);
+/* Unpacks a message with every allocation going through xdl_malloc. NULL on corrupt input or
+ * out of memory (*oom tells which); free the result with onnx_pb_free. */
+void *onnx_pb_unpack(const struct ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                     size_t len, bool *oom);
+void onnx_pb_free(void *msg);
+/* Validates a TensorProto's data type, rank and dims; what names it in errors (e.g.
+ * "initializer 'w'"), path prefixes them. */
+XdlStatus onnx_tensor_header(const struct Onnx__TensorProto *tp, const char *path,
+                             const char *what, DataType *dt, int *rank, int64_t *dims, Diag *d);
+/* Fills tensor t (dtype and dims already set from tp) from tp's data: small values into
+ * ivals/fvals, external-data location into data, and with keep_bytes the inline bytes.
+ * Checks the stored data's size against the dims. Errors are prefixed with g->path. */
+XdlStatus onnx_tensor_fill(Graph *g, uint32_t t, const struct Onnx__TensorProto *tp,
+                           const char *what, bool keep_bytes, Diag *d);
+
+/* ------------------------------------------------------------------------------------------
+ * onnx_export.c — Graph → ModelProto, the writer behind the shipped models.
+ * ------------------------------------------------------------------------------------------ */
+/* How to write: every field may be left zero. */
+typedef struct ExportOptions {
+  const char *batch_param; /* non-NULL: the leading dim of graph inputs and outputs is written
+                              as this symbolic name (e.g. "batch") instead of its value */
+  int64_t ir_version;      /* 0 = 7 for default-domain opset <= 13, else 8 */
+  const char *doc_string;  /* model doc_string, or NULL */
+} ExportOptions;
+
+/* Writes g as an ONNX model at path (atomically: a temporary file in the same directory, then
+ * rename; nothing is left behind on error). Initializers without bytes or known values are
+ * written as external data in "<stem>.weights", which is never created. Same graph and options
+ * give the same bytes. Errors name the path (and the node or tensor). opts may be NULL. */
+XdlStatus onnx_save(const Graph *g, const char *path, const ExportOptions *opts, Diag *d);
+
+#endif

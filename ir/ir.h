@@ -1,0 +1,382 @@
+/* ir.h — XploreDL's graph IR and the services every stage shares.
+ *
+ * A Graph owns one arena; tensors and nodes live in growable arrays and refer to each other by
+ * uint32_t ids (IR_NONE = absent). Nothing here knows about ONNX files, XML or hardware: the
+ * frontend fills a Graph, passes rewrite it, the scheduler reads it. Sections are grouped by the
+ * file that implements them. */
+#ifndef XDL_IR_H
+#define XDL_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xploredl.h"
+
+#define IR_NONE UINT32_MAX
+#define IR_MAX_RANK 8
+/* Integer and float tensors up to this many elements keep their values when known (shape
+ * arithmetic, axes, scalars); larger ones keep dims only. */
+#define IR_MAX_FOLD_ELEMS 4096
+
+/* ------------------------------------------------------------------------------------------
+ * diag.c — first-error reporting. Every fallible function returns a status and records the
+ * first message (with file, node or line) here; later errors only bump the count.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct Diag {
+  XdlStatus status;  /* XDL_OK until the first error */
+  int n_errors;
+  bool unsupported;  /* the first error is "this model uses operators we do not have" */
+  char msg[1024];    /* one line, no trailing newline */
+} Diag;
+
+void diag_init(Diag *d);
+/* Records an error (if it is the first) and returns status, so callers can
+ * `return diag_error(d, XDL_ERR_INPUT, "...")`. */
+XdlStatus diag_error(Diag *d, XdlStatus status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline bool diag_ok(const Diag *d) { return d->status == XDL_OK; }
+
+/* ------------------------------------------------------------------------------------------
+ * alloc.c — the one allocation hook and the arena built on it.
+ * ------------------------------------------------------------------------------------------ */
+void *xdl_malloc(size_t size);             /* NULL on failure (or injected failure) */
+void *xdl_calloc(size_t n, size_t size);   /* zeroed; NULL on overflow or failure */
+void *xdl_realloc(void *ptr, size_t size); /* size 0 frees */
+void xdl_free(void *ptr);
+char *xdl_strdup(const char *s);
+/* Grows *arr (element size elem) so that it holds at least need elements; doubles capacity.
+ * Returns false on overflow or out of memory (the array is left as it was). */
+bool xdl_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+
+/* Test hook: make the Nth allocation from now fail (0 = never). Returns allocations so far. */
+void xdl_alloc_fail_after(uint64_t n);
+uint64_t xdl_alloc_count(void);
+
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+  ArenaBlock *head;
+  size_t used_bytes; /* total handed out, for reports */
+} Arena;
+
+void arena_init(Arena *a);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t size); /* zeroed, 16-byte aligned; NULL on failure */
+char *arena_strdup(Arena *a, const char *s);
+void *arena_memdup(Arena *a, const void *p, size_t size);
+
+/* ------------------------------------------------------------------------------------------
+ * The operator table (ops.def). Each op is listed once; everything else about it is derived.
+ * ------------------------------------------------------------------------------------------ */
+typedef enum OpCategory {
+  CAT_GEMM,   /* runs on the PE array as one or more GEMMs */
+  CAT_VECTOR, /* runs on the vector unit: element/reduction work */
+  CAT_MOVE,   /* data movement or layout change: costs no compute (may cost memory traffic) */
+  CAT_META,   /* shape/constant computation folded at import; never scheduled */
+} OpCategory;
+
+/* Cost class of vector-unit work; the accelerator gives cycles and energy per class. */
+typedef enum VecClass {
+  VEC_NONE,
+  VEC_ELEMWISE,   /* add, mul, relu, compare, ... */
+  VEC_SPECIAL,    /* exp, log, sqrt, div, tanh, erf, sigmoid, pow */
+  VEC_REDUCE,     /* reductions, normalizations */
+  VEC_SOFTMAX,    /* softmax, log-softmax */
+  VEC_POOL,       /* pooling windows */
+} VecClass;
+
+typedef enum OpDomain {
+  DOM_ONNX,      /* "" or "ai.onnx" */
+  DOM_TRAINING,  /* "ai.onnx.preview.training" */
+  DOM_XPLOREDL,  /* "ai.xploredl": compact capsule ops */
+  DOM_INTERNAL,  /* ops only passes create (no ONNX counterpart) */
+} OpDomain;
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+typedef struct GemmView GemmView;
+
+/* Shape rule: sets rank/dims/dtype of every output of node n (and their values when all
+ * inputs' values are known and the op is cheap to fold). Errors name the node. */
+typedef XdlStatus (*ShapeFn)(Graph *g, uint32_t n, Diag *d);
+/* Work rule: MACs (GEMM-like ops, with the GEMM view) or vector ops (others). */
+typedef void (*WorkFn)(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm);
+
+typedef enum OpKind {
+#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn) OP_##id,
+#include "ops.def"
+#undef OP
+  OP_COUNT
+} OpKind;
+
+typedef struct OpInfo {
+  const char *name;      /* ONNX op_type (or internal name) */
+  OpDomain domain;
+  OpCategory category;
+  VecClass vec_class;
+  uint32_t nodiff;       /* bit i: input i never carries a gradient */
+  ShapeFn shape;
+  WorkFn work;
+} OpInfo;
+
+/* Prototypes of every rule the table names (defined in shape_*.c and work.c). */
+#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn)              \
+  XdlStatus shape_fn(Graph *g, uint32_t n, Diag *d);                                         \
+  void work_fn(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm);
+#include "ops.def"
+#undef OP
+
+extern const OpInfo ir_ops[OP_COUNT];
+/* Finds the op for an ONNX (domain, op_type); OP_COUNT if there is none. */
+OpKind ir_op_lookup(const char *domain, const char *op_type);
+const char *ir_domain_name(OpDomain dom);
+
+/* ------------------------------------------------------------------------------------------
+ * graph.c — tensors, nodes, attributes, name map.
+ * ------------------------------------------------------------------------------------------ */
+/* Element types use ONNX's TensorProto.DataType numbering. */
+typedef enum DataType {
+  DT_UNDEFINED = 0, DT_FLOAT = 1, DT_UINT8 = 2, DT_INT8 = 3, DT_UINT16 = 4, DT_INT16 = 5,
+  DT_INT32 = 6, DT_INT64 = 7, DT_STRING = 8, DT_BOOL = 9, DT_FLOAT16 = 10, DT_DOUBLE = 11,
+  DT_UINT32 = 12, DT_UINT64 = 13, DT_COMPLEX64 = 14, DT_COMPLEX128 = 15, DT_BFLOAT16 = 16,
+  DT_MAX = 16
+} DataType;
+
+const char *ir_dtype_name(DataType t);   /* "f32", "i64", ... */
+int ir_dtype_bytes(DataType t);          /* 0 for string/undefined */
+bool ir_dtype_is_int(DataType t);        /* integer or bool */
+
+typedef enum TensorRole {
+  ROLE_ACTIVATION, /* produced by a node */
+  ROLE_INPUT,      /* graph input fed at run time */
+  ROLE_WEIGHT,     /* trainable initializer */
+  ROLE_CONST,      /* constant (Constant node output, non-float initializer, folded value) */
+  ROLE_GRADIENT,   /* created by autodiff */
+  ROLE_OPT_STATE,  /* optimizer state (momentum, Adam moments) */
+  ROLE_LOSS,       /* the training loss */
+} TensorRole;
+
+/* Where a tensor's bytes are, for the reference interpreter; shape-only users ignore it. */
+typedef struct TensorData {
+  const void *bytes;       /* raw little-endian data owned by the graph arena, or NULL */
+  size_t n_bytes;
+  const char *external;    /* external-data file path (relative to the model), or NULL */
+  int64_t ext_offset, ext_length; /* -1 when not given */
+} TensorData;
+
+typedef struct Tensor {
+  const char *name;     /* interned in the graph arena; unique */
+  DataType dtype;
+  TensorRole role;
+  int rank;             /* -1 until shape inference has run */
+  int64_t dims[IR_MAX_RANK];
+  uint32_t producer;    /* node id, or IR_NONE for inputs/initializers */
+  /* Known values (only when numel <= IR_MAX_FOLD_ELEMS): integers exactly, floats as double. */
+  int64_t *ivals;
+  double *fvals;
+  TensorData data;
+  bool is_graph_output;
+} Tensor;
+
+typedef enum AttrKind {
+  ATTR_INT, ATTR_FLOAT, ATTR_STRING, ATTR_INTS, ATTR_FLOATS, ATTR_STRINGS, ATTR_TENSOR,
+  ATTR_GRAPH, /* subgraph: kept only by name so the importer can reject it */
+} AttrKind;
+
+typedef struct Attr {
+  const char *name;
+  AttrKind kind;
+  int64_t i;
+  double f;
+  const char *s;
+  int64_t *ints;      /* ATTR_INTS */
+  double *floats;     /* ATTR_FLOATS */
+  const char **strs;  /* ATTR_STRINGS */
+  int n;              /* element count of the list kinds */
+  uint32_t tensor;    /* ATTR_TENSOR: a tensor id (ROLE_CONST) */
+} Attr;
+
+typedef enum Phase {
+  PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD_DATA, PHASE_BACKWARD_WEIGHT, PHASE_UPDATE,
+} Phase;
+const char *ir_phase_name(Phase p);
+
+typedef enum CapsRole {
+  CAPS_NONE, CAPS_PRIMARY, CAPS_VOTES, CAPS_ROUTING_SOFTMAX, CAPS_ROUTING_SUM,
+  CAPS_ROUTING_SQUASH, CAPS_ROUTING_AGREE, CAPS_CLASS, CAPS_DECODER,
+} CapsRole;
+const char *ir_caps_role_name(CapsRole r);
+
+struct Node {
+  OpKind op;
+  const char *name;      /* ONNX node name, or a generated unique name */
+  const char *origin;    /* ONNX node this came from (itself on import; the forward node for
+                            derived nodes) */
+  uint32_t *inputs;      /* tensor ids; IR_NONE for an omitted optional input */
+  uint32_t *outputs;     /* tensor ids; IR_NONE for an omitted optional output */
+  Attr *attrs;
+  int n_inputs, n_outputs, n_attrs;
+  Phase phase;
+  CapsRole caps_role;
+  int caps_iter;         /* routing iteration (0-based) for CAPS_ROUTING_*, else -1 */
+  uint32_t fwd_node;     /* forward node a derived node belongs to, or IR_NONE */
+  bool layout_only;      /* a view: no data movement on the target */
+};
+
+/* Open-addressing hash map from interned name to id. */
+typedef struct NameMap {
+  const char **keys;
+  uint32_t *vals;
+  uint32_t cap, count;
+} NameMap;
+
+struct Graph {
+  Arena arena;
+  Tensor *tensors;
+  Node *nodes;           /* always in topological order */
+  uint32_t n_tensors, cap_tensors;
+  uint32_t n_nodes, cap_nodes;
+  NameMap tensor_names;
+  NameMap node_names;
+  uint32_t *inputs, *outputs; /* graph inputs (not initializers) and outputs */
+  uint32_t n_inputs, n_outputs, cap_inputs, cap_outputs;
+  const char *name;      /* model name (file stem) */
+  const char *path;      /* file it was loaded from, or "" */
+  int64_t opset;         /* default-domain opset version */
+  int64_t opset_training, opset_xploredl; /* 0 when not imported */
+};
+
+Graph *ir_graph_new(void);
+void ir_graph_free(Graph *g);
+
+/* Adds a tensor named name (copied) and returns its id, or IR_NONE on duplicate name (error in
+ * d) or out of memory. rank -1 = unknown. */
+uint32_t ir_add_tensor(Graph *g, const char *name, DataType dt, TensorRole role, int rank,
+                       const int64_t *dims, Diag *d);
+/* Adds a tensor with a fresh unique name derived from base ("base", "base_1", ...). */
+uint32_t ir_add_tensor_unique(Graph *g, const char *base, DataType dt, TensorRole role,
+                              int rank, const int64_t *dims, Diag *d);
+uint32_t ir_find_tensor(const Graph *g, const char *name); /* IR_NONE if absent */
+
+/* Appends a node (inputs/outputs copied; outputs' producer set). The caller keeps
+ * topological order. Returns the node id or IR_NONE. name NULL = generated. */
+uint32_t ir_add_node(Graph *g, OpKind op, const char *name, const uint32_t *inputs,
+                     int n_inputs, const uint32_t *outputs, int n_outputs, Diag *d);
+uint32_t ir_find_node(const Graph *g, const char *name);
+
+/* Attribute helpers: setters copy into the arena; getters return fallback when absent. */
+Attr *ir_node_attr(const Graph *g, uint32_t n, const char *name); /* NULL if absent */
+bool ir_set_attr_int(Graph *g, uint32_t n, const char *name, int64_t v);
+bool ir_set_attr_float(Graph *g, uint32_t n, const char *name, double v);
+bool ir_set_attr_string(Graph *g, uint32_t n, const char *name, const char *v);
+bool ir_set_attr_ints(Graph *g, uint32_t n, const char *name, const int64_t *v, int count);
+bool ir_set_attr_floats(Graph *g, uint32_t n, const char *name, const double *v, int count);
+int64_t ir_attr_int(const Graph *g, uint32_t n, const char *name, int64_t fallback);
+double ir_attr_float(const Graph *g, uint32_t n, const char *name, double fallback);
+const char *ir_attr_string(const Graph *g, uint32_t n, const char *name, const char *fallback);
+
+bool ir_graph_add_input(Graph *g, uint32_t t);
+bool ir_graph_add_output(Graph *g, uint32_t t);
+
+/* Element count of a tensor with known shape; -1 if unknown or it would overflow int64. */
+int64_t ir_numel(const Tensor *t);
+/* Checked arithmetic for dims and counts: false on overflow. */
+bool ir_mul_ok(int64_t a, int64_t b, int64_t *out);
+bool ir_add_ok(int64_t a, int64_t b, int64_t *out);
+
+/* Stores known values of tensor t (copied into the arena); n must equal its numel. */
+bool ir_set_ivals(Graph *g, uint32_t t, const int64_t *vals, int64_t n);
+bool ir_set_fvals(Graph *g, uint32_t t, const double *vals, int64_t n);
+
+/* Removes nodes whose mark is true, keeping order; tensors stay (unreferenced ones are
+ * harmless). Remaps nothing else: node ids after the first removed one change. */
+void ir_remove_nodes(Graph *g, const bool *remove);
+
+/* ------------------------------------------------------------------------------------------
+ * shape.c and shape_*.c — per-op shape rules (listed in ops.def) and the driver.
+ * ------------------------------------------------------------------------------------------ */
+/* Runs every node's shape rule in order. Errors name the file, node and op. */
+XdlStatus ir_infer_shapes(Graph *g, Diag *d);
+XdlStatus ir_infer_node(Graph *g, uint32_t n, Diag *d);
+
+/* Helpers for the rules. Input i of node n, or NULL when omitted or out of range. */
+Tensor *sh_in(Graph *g, uint32_t n, int i);
+/* Sets output i's type and shape; rejects negative dims and element counts that overflow
+ * int64. An omitted output (IR_NONE) is accepted and ignored. */
+XdlStatus sh_set_out(Graph *g, uint32_t n, int i, DataType dt, int rank, const int64_t *dims,
+                     Diag *d);
+/* Records an error naming the file, the node and its op: "FILE: node 'NAME' (Op): msg". */
+XdlStatus sh_fail(Graph *g, uint32_t n, Diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Reads an integer list given either as attribute attr (older opsets) or as the known values of
+ * input input_idx (newer opsets). Returns 1 if found, 0 if absent (neither given), -1 if the
+ * input exists but its values are not known at import time (error recorded), -2 if longer than
+ * max (error recorded). */
+int sh_int_list(Graph *g, uint32_t n, const char *attr, int input_idx, int64_t *out, int *count,
+                int max, Diag *d);
+/* Normalizes a possibly negative axis against rank; false if out of range. */
+bool sh_axis(int64_t axis, int rank, int *out);
+/* Numpy-style broadcast of two shapes into out; false if incompatible. */
+bool sh_broadcast(int ra, const int64_t *a, int rb, const int64_t *b, int *rout, int64_t *out);
+
+/* ------------------------------------------------------------------------------------------
+ * work.c — MACs, vector ops and GEMM views (definitions in ../shared/refdata/onnx/README.md).
+ * ------------------------------------------------------------------------------------------ */
+struct GemmView {
+  int64_t g, m, n, k; /* all 0 when the op is not GEMM-like */
+};
+
+typedef struct NodeWork {
+  int64_t macs;    /* multiply-accumulates (GEMM-like ops) */
+  int64_t ops;     /* element/reduction operations of non-GEMM ops */
+  int64_t params;  /* elements of ROLE_WEIGHT inputs */
+  GemmView gemm;
+} NodeWork;
+
+NodeWork ir_node_work(const Graph *g, uint32_t n);
+
+/* ------------------------------------------------------------------------------------------
+ * verify.c — structural checks run after import and after every pass.
+ * print.c — the stable text form used by golden tests.
+ * ------------------------------------------------------------------------------------------ */
+XdlStatus ir_verify(const Graph *g, Diag *d);
+/* Writes one line per node:  %y = Conv(%x, %w) {strides=[1,1]} : f32[1,6,28,28]  */
+#include <stdio.h>
+void ir_print(const Graph *g, FILE *out);
+/* Formats a shape as "f32[1,6,28,28]" into buf; returns buf. */
+char *ir_format_type(const Tensor *t, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------------------------
+ * fold.c — known values for the shape rules. A tensor's values are known when it has ivals
+ * (integer/bool element types) or fvals (floating types) and at most IR_MAX_FOLD_ELEMS
+ * elements; an empty tensor is always known.
+ * ------------------------------------------------------------------------------------------ */
+bool fold_is_float(DataType dt);        /* f16, bf16, f32, f64: values kept as fvals */
+bool fold_known(const Tensor *t);       /* NULL or unknown shape: false */
+int64_t fold_i(const Tensor *t, int64_t k); /* element k as an integer (floats truncated) */
+double fold_f(const Tensor *t, int64_t k);  /* element k as a double */
+bool fold_f2i(double v, int64_t *out);  /* truncating conversion; false for NaN/out of range */
+bool fold_int_fits(DataType dt, int64_t v);     /* v representable in integer type dt */
+int64_t fold_int_wrap(DataType dt, int64_t v);  /* two's-complement wrap into dt (bool: != 0) */
+double fold_float_round(DataType dt, double v); /* rounds to f32 precision when dt is f32 */
+/* Output i of node n when its values can be kept (shape set, small, numeric), else NULL. */
+Tensor *fold_out(Graph *g, uint32_t n, int i);
+/* Arena buffers for the numel(o) values of o; NULL when out of memory. */
+int64_t *fold_ibuf(Graph *g, const Tensor *o);
+double *fold_fbuf(Graph *g, const Tensor *o);
+XdlStatus fold_oom(Diag *d);            /* records out of memory; returns XDL_ERR_INTERNAL */
+/* Advances multi-index idx over dims in row-major order; false after the last element. */
+bool fold_next(int rank, const int64_t *dims, int64_t *idx);
+int64_t fold_flat(const Tensor *t, const int64_t *idx); /* row-major offset of idx in t */
+/* Offset in t of output index idx (rank out_rank) under numpy broadcasting. */
+int64_t fold_bcast_flat(const Tensor *t, int out_rank, const int64_t *idx);
+/* Maps an output multi-index to a flat offset in srcs[*src]; negative = the fill value. */
+typedef int64_t (*FoldIndexFn)(const int64_t *idx, const void *ctx, int *src);
+/* Sets output out's values element by element through fn when every source is known and the
+ * output can keep values; otherwise does nothing. Fails only when out of memory. */
+XdlStatus fold_map(Graph *g, uint32_t n, int out, const Tensor *const *srcs, int n_srcs,
+                   FoldIndexFn fn, const void *ctx, double fill, Diag *d);
+/* Output out takes src's values in the same row-major order (reshapes, identity). */
+XdlStatus fold_copy(Graph *g, uint32_t n, int out, const Tensor *src, Diag *d);
+
+#endif

@@ -1,0 +1,41 @@
+/* commands.h — the xploredl subcommands and the argument helpers they share. Each command
+ * takes the arguments from its own name on and returns the process exit code: 0 ok,
+ * 1 internal error, 2 bad input or usage. tools/ parses arguments and wires library calls;
+ * the logic lives in the library. */
+#ifndef XDL_COMMANDS_H
+#define XDL_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frontend/frontend.h"
+
+/* main.c */
+extern const char *xdl_prog; /* "xploredl", the prefix of every message */
+
+/* args.c */
+enum { MODEL_ARGS_MAX_DIMS = 32 };
+typedef struct ModelArgs {
+  ImportOptions opts;
+  const char *dim_names[MODEL_ARGS_MAX_DIMS];
+  int64_t dim_values[MODEL_ARGS_MAX_DIMS];
+  char dim_name_buf[MODEL_ARGS_MAX_DIMS][128];
+  int n_dims;
+} ModelArgs;
+
+/* Parses an integer in [min, max]; prints "xploredl: OPT expects ..." and returns false. */
+bool args_int64(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
+/* Consumes --batch N / --dim NAME=VALUE at argv[*i] (advancing *i past the value).
+ * Returns 1 if consumed, 0 if argv[*i] is not a model option, -1 on a bad value (printed). */
+int args_model_option(ModelArgs *m, int argc, char **argv, int *i);
+/* Loads and shape-infers a model; on failure prints the one-line error, sets *exit_code
+ * (2 bad input, 1 internal) and returns NULL. */
+Graph *args_load_model(const ModelArgs *m, const char *path, int *exit_code);
+int args_exit_code(XdlStatus st);
+
+/* cmd_inspect.c */
+int cmd_inspect(int argc, char **argv);
+/* cmd_scalesim.c */
+int cmd_scalesim(int argc, char **argv);
+
+#endif
