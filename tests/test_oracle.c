@@ -45,6 +45,19 @@ static bool shape_equals(const Tensor *t, const cJSON *arr) {
   return true;
 }
 
+/* The same shape once every unit dim is dropped: the capsule votes' MatMul carries the
+ * module's tensors with broadcast unit axes ([1,1152,1,8,1] for the module input [1,1152,8]). */
+static bool shape_equals_squeezed(const Tensor *t, const cJSON *arr) {
+  if (!cJSON_IsArray(arr)) return false;
+  int i = 0, j = 0, n = cJSON_GetArraySize(arr);
+  for (;;) {
+    while (i < t->rank && t->dims[i] == 1) i++;
+    while (j < n && (int64_t)cJSON_GetArrayItem(arr, j)->valuedouble == 1) j++;
+    if (i == t->rank || j == n) return i == t->rank && j == n;
+    if (t->dims[i++] != (int64_t)cJSON_GetArrayItem(arr, j++)->valuedouble) return false;
+  }
+}
+
 static int64_t jint(const cJSON *obj, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
@@ -95,16 +108,22 @@ static void check_model(const char *onnx_file, const char *oracle_file) {
     const cJSON *gm = cJSON_GetObjectItemCaseSensitive(ly, "gemm");
     const Tensor *in = &g->tensors[nd->inputs[0]];
     const Tensor *out = &g->tensors[nd->outputs[0]];
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ly, "kind");
+    const cJSON *oin = cJSON_GetObjectItemCaseSensitive(ly, "input_shape");
+    const cJSON *oout = cJSON_GetObjectItemCaseSensitive(ly, "output_shape");
     bool ok = w.macs == jint(ly, "macs") && w.gemm.g == jint(gm, "G") &&
               w.gemm.m == jint(gm, "M") && w.gemm.n == jint(gm, "N") &&
-              w.gemm.k == jint(gm, "K") &&
-              shape_equals(out, cJSON_GetObjectItemCaseSensitive(ly, "output_shape"));
-    /* The oracle's input_shape is the module's activation input: operand 0, except for the
-     * capsule votes (weight as left operand) where it is operand 1. */
-    bool in_ok = shape_equals(in, cJSON_GetObjectItemCaseSensitive(ly, "input_shape")) ||
-                 (nd->n_inputs > 1 && shape_equals(&g->tensors[nd->inputs[1]],
-                                       cJSON_GetObjectItemCaseSensitive(ly, "input_shape")));
-    ok = ok && in_ok;
+              w.gemm.k == jint(gm, "K");
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "caps_votes") == 0) {
+      /* Votes u_hat = W u: the weight is the left operand, exactly the oracle's weight shape;
+       * the activation operand and the output carry extra broadcast unit axes. */
+      ok = ok && nd->n_inputs == 2 &&
+           shape_equals(in, cJSON_GetObjectItemCaseSensitive(ly, "weight_shape")) &&
+           shape_equals_squeezed(&g->tensors[nd->inputs[1]], oin) &&
+           shape_equals_squeezed(out, oout);
+    } else {
+      ok = ok && shape_equals(in, oin) && shape_equals(out, oout);
+    }
     /* Eval-mode exports fold BatchNorm into the conv, adding a bias of Cout the module lacks. */
     int64_t extra = w.params - jint(ly, "params");
     if (extra != 0) {

@@ -1,0 +1,394 @@
+/* backend.h — the backend stage's internal header: cost models for accelerator units and the
+ * writers of their reports. Sections are grouped by the file that implements them. Nothing here
+ * sees ONNX; the systolic-array model takes layers and GEMM views as plain numbers. */
+#ifndef XDL_BACKEND_H
+#define XDL_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/ir.h"
+
+/* ------------------------------------------------------------------------------------------
+ * systolic.c — systolic-array cost model, cycle-faithful to SCALE-Sim v2 (see
+ * ../shared/refdata/scalesim/README.md). A fast path (closed form; DRAM by a fold-level reuse
+ * model) and an exact path (replays the operand streams fold by fold, memory bounded by the
+ * SRAM sizes) with one set of semantics.
+ * ------------------------------------------------------------------------------------------ */
+typedef enum Dataflow { DF_OS, DF_WS, DF_IS } Dataflow;
+
+/* Operand index of the per-operand arrays in SystolicResult. */
+typedef enum SysOperand { SYS_IFMAP, SYS_FILTER, SYS_OFMAP, SYS_N_OPERANDS } SysOperand;
+
+typedef struct SystolicConfig {
+  int64_t rows, cols;        /* PE array: rows R (ArrayHeight) x columns C (ArrayWidth) */
+  Dataflow df;
+  int64_t ifmap_sram_words;  /* per-operand SRAM capacity in words (SCALE-Sim: kB x 1024) */
+  int64_t filter_sram_words;
+  int64_t ofmap_sram_words;
+  int bw_mode_user;          /* 0 = CALC (estimate bandwidth, never stall), 1 = USER */
+  int64_t dram_bw_words;     /* USER mode: DRAM words per cycle (ignored in CALC mode) */
+  int64_t word_bytes;        /* bytes per word; SCALE-Sim hard-wires 1 */
+  int64_t ifmap_offset, filter_offset, ofmap_offset; /* base addresses (words) */
+} SystolicConfig;
+
+/* One layer as SCALE-Sim sees it (no padding; output size uses a ceiling), repeated `repeat`
+ * times back to back (grouped convolution = G independent copies of the same GEMM). */
+typedef struct SysLayer {
+  int64_t ifmap_h, ifmap_w;   /* H, W */
+  int64_t filter_h, filter_w; /* Fh, Fw */
+  int64_t channels;           /* Ch (input channels per group) */
+  int64_t num_filters;        /* N (output channels per group) */
+  int64_t stride_h, stride_w; /* Sh, Sw */
+  int64_t repeat;             /* G >= 1 */
+} SysLayer;
+
+/* Every figure SCALE-Sim reports for one layer. Cycles are cycle indices (from 0); DRAM start
+ * cycles may be negative (prefetch before compute starts). Counts are words. For repeat G > 1
+ * cycles and counts are G times one copy's, starts are the first copy's and stops the last's. */
+typedef struct SystolicResult {
+  int64_t total_cycles;        /* index of the last cycle, stalls included */
+  int64_t stall_cycles;
+  int64_t macs;                /* P * N * K * G (overhanging windows included) */
+  int64_t row_folds, col_folds, fold_cycles; /* Fr, Fc and L of one copy */
+  double overall_util_pct, mapping_efficiency_pct, compute_util_pct;
+  /* SRAM side: reads (ifmap, filter) or writes (ofmap) requested by the array. */
+  int64_t sram_words[SYS_N_OPERANDS];
+  int64_t sram_start_cycle[SYS_N_OPERANDS], sram_stop_cycle[SYS_N_OPERANDS];
+  /* DRAM side: words fetched into (ifmap, filter) or drained from (ofmap) the SRAMs. */
+  int64_t dram_words[SYS_N_OPERANDS];
+  int64_t dram_start_cycle[SYS_N_OPERANDS], dram_stop_cycle[SYS_N_OPERANDS];
+  double avg_sram_bw[SYS_N_OPERANDS]; /* words/cycle = sram_words / total_cycles */
+  double avg_dram_bw[SYS_N_OPERANDS]; /* words/cycle = dram_words / (stop - start + 1) */
+} SystolicResult;
+
+/* Checks a config (positive array and SRAM sizes, USER bandwidth > 0) and a layer (positive
+ * sizes and strides, filter no larger than the input, repeat >= 1, products fit in int64).
+ * Records a message without location in d and returns XDL_ERR_INPUT on failure. */
+XdlStatus systolic_check(const SystolicConfig *cfg, const SysLayer *layer, Diag *d);
+
+/* SCALE-Sim's GEMM topology row as a layer: H = M, W = K, Fh = 1, Fw = K, Ch = 1, N filters,
+ * stride 1 (so P = M, window = K), repeated g times. */
+SysLayer systolic_layer_from_gemm(int64_t g, int64_t m, int64_t n, int64_t k);
+
+/* Fast path: compute cycles, utilizations, mapping efficiency, SRAM counts and SRAM start/stop
+ * in closed form (O(1)); DRAM traffic, DRAM start/stop and stalls by a fold-level reuse model.
+ * Never allocates. Inputs must pass systolic_check (checked again; XDL_ERR_INPUT otherwise). */
+XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
+                             SystolicResult *out, Diag *d);
+
+/* Exact path: replays the operand demand streams fold by fold (CALC epoch buffers, USER
+ * prefetch windows, the OFMAP write buffer), reproducing every SCALE-Sim figure. Memory is
+ * bounded by the SRAM sizes and the array/window dimensions. XDL_ERR_INTERNAL on OOM. */
+XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
+                              SystolicResult *out, Diag *d);
+
+/* Costs one GEMM view {G, M, N, K} (Conv via im2col, Gemm, MatMul) exactly as SCALE-Sim costs
+ * the equivalent GEMM topology row; exact selects the exact path. */
+XdlStatus systolic_eval_gemm(const SystolicConfig *cfg, const GemmView *gemm, bool exact,
+                             SystolicResult *out, Diag *d);
+
+const char *systolic_dataflow_name(Dataflow df); /* "os", "ws", "is" */
+
+/* ------------------------------------------------------------------------------------------
+ * scalesim_report.c — SCALE-Sim v2's report files, byte-compatible, and the same numbers as
+ * JSON.
+ * ------------------------------------------------------------------------------------------ */
+/* Writes OUTDIR/<run_name>/COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and
+ * DETAILED_ACCESS_REPORT.csv for n layers (LayerID = index). Each file goes to a temporary name
+ * first and is renamed when complete; on error no report file is left behind. Creates the
+ * directories as needed. XDL_ERR_INTERNAL on I/O failure. */
+XdlStatus scalesim_write_reports(const char *outdir, const char *run_name,
+                                 const SystolicResult *results, int n, Diag *d);
+
+/* Writes the same numbers as one JSON object {run_name, layers: [...]} to out. names may be
+ * NULL (layer names omitted). */
+void scalesim_write_json(FILE *out, const char *run_name, const char *const *names,
+                         const SystolicResult *results, int n);
+
+/* Formats v as Python's repr(float) does (shortest round-trip digits, "33.0", "1e-05",
+ * "inf"). Returns buf. size >= 32. */
+char *scalesim_format_float(double v, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------------------------
+ * tech.c — technology description: energy and area figures of one process node, read from
+ * XML (validated against models/accel/tech.xsd) or a built-in preset. Every figure is plain
+ * data; the cost model never sees XML.
+ * ------------------------------------------------------------------------------------------ */
+enum { TECH_MAX_MAC = 8, TECH_MAX_SRAM = 16, N_VEC_CLASSES = VEC_POOL + 1 };
+
+typedef struct TechMac {
+  int bits;              /* operand bit width */
+  bool is_float;         /* floating-point row; the integer datapath looks up integer rows only */
+  double energy_pj;      /* one multiply-accumulate, including the accumulator add */
+  double pe_area_um2;    /* one PE (multiplier, accumulator, pipeline registers) */
+} TechMac;
+
+typedef struct TechSram {
+  double kib;            /* capacity of one SRAM macro */
+  double read_pj, write_pj; /* per word access of word_bits */
+  double area_mm2;
+  double leakage_mw;
+} TechSram;
+
+typedef struct Tech {
+  char name[64];         /* e.g. "45nm-horowitz" */
+  char node[32];         /* e.g. "45nm" */
+  TechMac macs[TECH_MAX_MAC];
+  int n_macs;
+  TechSram srams[TECH_MAX_SRAM]; /* ascending kib; interpolated log-log between rows */
+  int n_srams;
+  int sram_word_bits;    /* width the SRAM access energies refer to */
+  double dram_pj_per_bit;
+  double vec_pj[N_VEC_CLASSES];  /* energy per element operation, by VecClass */
+  double vec_lane_area_um2;      /* one vector-unit lane */
+  double leakage_mw_per_mm2;     /* logic leakage (PEs, vector unit); SRAM leakage is in srams */
+  /* One accumulator memory cell (one per array column, at the array's edge), where the
+   * technology gives it; all 0 = not modelled (PE figures include the accumulator). */
+  int acc_cell_bits;
+  double acc_cell_pj;            /* energy per active cycle */
+  double acc_cell_area_um2;
+} Tech;
+
+/* Loads and validates a technology XML file; errors carry file:line. */
+XdlStatus tech_load_xml(const char *path, Tech *out, Diag *d);
+/* Built-in presets by name ("45nm-horowitz", "45nm-nascaps"); false if unknown. */
+bool tech_preset(const char *name, Tech *out);
+const char *const *tech_preset_names(int *count);
+/* Checks what the schema cannot (at least one integer MAC row, SRAM rows ascending, positive
+ * finite figures); errors are prefixed with where. XDL_ERR_INPUT on failure. */
+XdlStatus tech_check(const Tech *t, const char *where, Diag *d);
+/* Shared with arch.c (tech.c and arch.c are the only files that include libxml2): parses path
+ * (no network), validates it against models/accel/<xsd_name> (see tech.c for the search
+ * order) and returns the document, to be freed with xmlFreeDoc. Errors carry file:line. */
+struct _xmlDoc;
+XdlStatus tech_xml_read(const char *path, const char *xsd_name, struct _xmlDoc **out, Diag *d);
+/* MAC energy (pJ) and PE area (um^2) for an operand width: the row with the nearest width at or
+ * above bits, scaled quadratically (multiplier cost) when bits exceeds every row. */
+double tech_mac_pj(const Tech *t, int bits);
+double tech_pe_area_um2(const Tech *t, int bits);
+/* SRAM figures for a capacity, interpolated log-log between table rows (extrapolated from the
+ * nearest two beyond the ends); per access of `word_bits` bits (scaled linearly). */
+double tech_sram_read_pj(const Tech *t, double kib, int word_bits);
+double tech_sram_write_pj(const Tech *t, double kib, int word_bits);
+double tech_sram_area_mm2(const Tech *t, double kib);
+double tech_sram_leakage_mw(const Tech *t, double kib);
+
+/* ------------------------------------------------------------------------------------------
+ * arch.c — accelerator description: a PE array with three operand SRAMs and a DRAM port, and
+ * a vector unit for everything that is not a GEMM. Read from XML (models/accel/accel.xsd) or a
+ * built-in preset.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct VectorUnit {
+  int64_t lanes;                          /* element operations per cycle at 1 cycle/op */
+  double cycles_per_op[N_VEC_CLASSES];    /* per element, per lane, by VecClass */
+} VectorUnit;
+
+typedef struct Accel {
+  char name[64];
+  int64_t rows, cols;          /* PE array */
+  Dataflow df;
+  int mac_bits, acc_bits;      /* operand and accumulator widths */
+  double clock_mhz;
+  double ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib;
+  int word_bits;               /* SRAM/DRAM word = one operand (usually mac_bits) */
+  int bw_mode_user;            /* 0: CALC (bandwidth as needed, no stalls); 1: USER */
+  double dram_bw_words;        /* words per cycle (USER mode; also used for DRAM time) */
+  double dram_pj_per_bit;      /* < 0: take the technology's figure */
+  VectorUnit vec;
+  char tech_ref[256];          /* technology file (relative to the accel file) or preset name */
+  Tech tech;                   /* resolved technology */
+} Accel;
+
+/* Loads and validates an accelerator XML file and the technology it references; errors carry
+ * file:line. */
+XdlStatus arch_load_xml(const char *path, Accel *out, Diag *d);
+/* Built-in presets: "tpu-like" (128x128 ws), "eyeriss-like" (12x14 rs→ws), "edge-16x16",
+ * "capsacc-like" (16x16 ws with a squash/softmax-capable vector unit). */
+bool arch_preset(const char *name, Accel *out);
+const char *const *arch_preset_names(int *count);
+/* Checks ranges (positive sizes, known dataflow, clock > 0, accumulator at least as wide as the
+ * operands, each SRAM at least one word, ...) and then the technology (tech_check); errors are
+ * "where: message" and name the field. XDL_ERR_INPUT on failure. */
+XdlStatus arch_check(const Accel *a, const char *where, Diag *d);
+/* The SCALE-Sim-style config the systolic model takes: SRAM words = KiB x 8192 / word_bits,
+ * word_bytes = ceil(word_bits / 8), USER bandwidth rounded to whole words (>= 1), SCALE-Sim's
+ * default offsets. */
+SystolicConfig arch_systolic_config(const Accel *a);
+
+/* ------------------------------------------------------------------------------------------
+ * cost.c — whole-network latency, energy, power and area of a Schedule on one Accel:
+ * GEMM tasks through the systolic model, vector tasks through the vector unit, energy =
+ * MACs*E_mac + SRAM accesses*E_sram(size) + DRAM bits*E_dram + vector ops*E_vec +
+ * leakage*time; area = PEs*A_pe + sum A_sram(size) + A_vector.
+ * ------------------------------------------------------------------------------------------ */
+#include "passes/passes.h"
+
+typedef enum EnergyPart {
+  EN_MAC, EN_SRAM_IFMAP, EN_SRAM_FILTER, EN_SRAM_OFMAP, EN_DRAM, EN_VECTOR, EN_LEAKAGE, EN_N
+} EnergyPart;
+const char *cost_energy_part_name(EnergyPart p); /* "mac", "sram_ifmap", ... */
+
+typedef struct AreaBreakdown {
+  double pe_mm2; /* PEs, plus the edge accumulator cells when the technology models them */
+  double sram_ifmap_mm2, sram_filter_mm2, sram_ofmap_mm2, vector_mm2, total_mm2;
+} AreaBreakdown;
+
+typedef struct TaskCost {
+  int64_t cycles;          /* including stalls */
+  int64_t stall_cycles;
+  double energy_pj[EN_N];
+  double util;             /* PE utilization over the task's cycles (array tasks), 0..1 */
+  int64_t dram_words;      /* words moved to/from DRAM */
+} TaskCost;
+
+typedef struct Estimate {
+  int64_t macs, vec_ops;
+  int64_t cycles, stall_cycles;
+  double latency_s, energy_j, power_w, area_mm2;
+  double tops, tops_per_mm2, fj_per_op; /* op = 2 x MAC */
+  double util;                          /* MAC-weighted PE utilization */
+  double energy_pj[EN_N];
+  AreaBreakdown area;
+  int64_t dram_words;
+} Estimate;
+
+/* Area of an accelerator (independent of the workload). */
+AreaBreakdown cost_area(const Accel *a);
+/* Costs every task of s on a; per_task (n_tasks entries) may be NULL. exact selects the
+ * systolic model's exact path. Tasks run back to back; a figure that would divide by zero
+ * (power, TOPS with zero latency; fJ/op, util with zero MACs) is 0. Modelling choices are
+ * documented in cost.c. */
+XdlStatus cost_estimate(const Schedule *s, const Accel *a, bool exact, Estimate *out,
+                        TaskCost *per_task, Diag *d);
+
+/* ------------------------------------------------------------------------------------------
+ * space.c — a design space: for any accelerator parameter a list or a range (start, stop,
+ * step or xfactor) of values, plus constraints; read from XML (models/accel/space.xsd) or the
+ * embedded default space.
+ * ------------------------------------------------------------------------------------------ */
+enum { SPACE_MAX_PARAMS = 24, SPACE_MAX_VALUES = 256 };
+
+typedef struct SpaceParam {
+  char name[32];                   /* accelerator parameter, e.g. "rows", "dataflow" */
+  double values[SPACE_MAX_VALUES]; /* dataflow: 0 = os, 1 = ws, 2 = is */
+  int n_values;
+} SpaceParam;
+
+typedef struct SpaceConstraints {
+  double max_area_mm2, max_power_w, max_latency_s; /* <= 0: unconstrained */
+  double max_memory_bytes;  /* on-chip SRAM (ifmap + filter + ofmap) bytes; <= 0: none */
+} SpaceConstraints;
+
+typedef struct DesignSpace {
+  char name[64];
+  char path[512];                  /* file it was read from; "" for the default space */
+  int limits_line;                 /* line of <constraints> (0 if absent or default) */
+  Accel base;                      /* parameters not swept */
+  SpaceParam params[SPACE_MAX_PARAMS];
+  int n_params;
+  SpaceConstraints limits;
+  int64_t n_points;                /* product of n_values */
+} DesignSpace;
+
+/* Loads and validates (models/accel/space.xsd) a space file; base is a preset name or an
+ * accelerator XML file relative to the space file. Errors carry file:line: malformed XML, schema
+ * violations, unknown or repeated parameter names, bad values, step 0, factor <= 1, empty
+ * ranges, too many values or points. */
+XdlStatus space_load_xml(const char *path, DesignSpace *out, Diag *d);
+/* The embedded default space on the "tpu-like" preset (see space.c for its parameters). */
+void space_default(DesignSpace *out);
+/* Names of the parameters a space may sweep; sets one on an Accel (false if unknown name).
+ * mac_bits also sets word_bits (operands are words); dram_bw_words also selects USER bandwidth
+ * mode (a bandwidth only matters when it limits); sram_kib sets all three SRAMs. */
+bool space_apply(Accel *a, const char *param, double value);
+const char *const *space_param_names(int *count);
+/* The accelerator of point index i (mixed-radix over the params, first param slowest). */
+void space_point(const DesignSpace *s, int64_t i, Accel *out);
+/* The value of every param at point i into values[0..n_params). */
+void space_point_values(const DesignSpace *s, int64_t i, double *values);
+/* Formats a param's value: os/ws/is for the dataflow, %.9g otherwise. Returns buf. */
+char *space_format_value(const SpaceParam *p, double v, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------------------------
+ * dse.c — the sweep: every point of a space costed on a Schedule, in parallel threads, with
+ * per-(task, array configuration) systolic results computed once; then the Pareto filter.
+ * pareto.c — non-dominated points over chosen objectives (minimize each).
+ * ------------------------------------------------------------------------------------------ */
+typedef enum Objective { OBJ_LATENCY, OBJ_ENERGY, OBJ_AREA, OBJ_POWER, OBJ_N } Objective;
+enum { DSE_MAX_JOBS = 256 };
+
+typedef struct DsePoint {
+  int64_t index;          /* point index in the space */
+  Estimate est;
+  bool feasible, pareto;
+} DsePoint;
+
+typedef struct DseResult {
+  DsePoint *points;       /* in space order */
+  int64_t n_points, n_feasible, n_pareto;
+  Objective objs[OBJ_N];  /* the objectives the Pareto marks refer to */
+  int n_objs;
+  int64_t n_array_configs; /* distinct systolic configurations (groups) */
+  int32_t n_gemms;         /* distinct GEMMs of the schedule */
+} DseResult;
+
+/* Called from the calling thread while the sweep runs (done points of total), last with
+ * done == total. */
+typedef void (*DseProgress)(int64_t done, int64_t total, void *ud);
+
+typedef struct DseOptions {
+  int jobs;               /* worker threads including the caller; 0 = online CPUs */
+  Objective objs[OBJ_N];  /* Pareto objectives, distinct, minimized */
+  int n_objs;
+  DseProgress progress;   /* may be NULL */
+  void *ud;
+  int64_t first, count;   /* a shard: points [first, first + count); count 0 = to the end */
+  bool per_point_cost;    /* reference path: cost_estimate per point, nothing shared */
+} DseOptions;
+
+/* jobs 0, objectives latency, energy, area, the whole space, shared systolic results. */
+void dse_options_default(DseOptions *o);
+int dse_default_jobs(void); /* online CPUs, at least 1, at most DSE_MAX_JOBS */
+/* Costs every point of the shard, marks feasibility against space->limits and the Pareto
+ * front. Results do not depend on jobs and equal cost_estimate's per point bit for bit. */
+XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOptions *opt,
+                    DseResult *out, Diag *d);
+void dse_result_free(DseResult *r);
+double dse_sram_bytes(const Accel *a); /* ifmap + filter + ofmap SRAM bytes */
+bool dse_feasible(const SpaceConstraints *lim, const Accel *a, const Estimate *e);
+
+/* Marks pareto on the feasible points non-dominated over objs[0..n_objs) (pareto flags of
+ * the others cleared). False only when out of memory. */
+bool pareto_mark(DsePoint *pts, int64_t n, const Objective *objs, int n_objs);
+double pareto_objective(const Estimate *e, Objective o); /* latency_s, energy_j, ... */
+const char *pareto_objective_name(Objective o);          /* "latency", "energy", ... */
+
+/* ------------------------------------------------------------------------------------------
+ * report_dse.c — the files a sweep leaves in its output directory (points.csv, pareto.csv,
+ * pareto.json, pareto.svg), written atomically, and the Pareto table on the terminal.
+ * ------------------------------------------------------------------------------------------ */
+/* Creates dir (and its parents) if needed and checks it is a writable directory;
+ * XDL_ERR_INPUT naming it otherwise. */
+XdlStatus report_dse_prepare_dir(const char *dir, Diag *d);
+/* Writes the four files of a sweep r of space on s into dir: each to a temporary name first,
+ * all renamed once complete; on error none is left behind. */
+XdlStatus report_dse_write(const char *dir, const Schedule *s, const DesignSpace *space,
+                           const DseResult *r, Diag *d);
+/* Header = swept parameter names, then cycles,latency_s,energy_j,power_w,area_mm2,tops,
+ * tops_per_mm2,fj_per_op,feasible,pareto; one row per point (Pareto points only if asked). */
+void report_dse_csv(FILE *out, const DesignSpace *space, const DseResult *r, bool pareto_only);
+/* {model, macs, space, base, n_points, n_feasible, n_pareto, objectives, constraints, params,
+ *  pareto:[{index, params, accel, macs, cycles, ..., energy_pj:{...}, area_parts_mm2:{...},
+ *  layers:[{name, op, unit, cycles, stall_cycles, latency_s, energy_j, energy_pj, util,
+ *  dram_words}]}]}; per-layer costs are recomputed with cost_estimate. */
+XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space,
+                          const DseResult *r, bool pretty, Diag *d);
+/* Energy vs latency and area vs latency on log axes; false only when out of memory. */
+bool report_dse_svg(FILE *out, const char *model, const DseResult *r);
+/* The Pareto designs by ascending latency: parameters, latency, energy, area, TOPS/mm^2,
+ * fJ/op. */
+void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r);
+
+#endif
