@@ -320,6 +320,34 @@ bool sh_axis(int64_t axis, int rank, int *out);
 bool sh_broadcast(int ra, const int64_t *a, int rb, const int64_t *b, int *rout, int64_t *out);
 
 /* ------------------------------------------------------------------------------------------
+ * shape_nn.c — the Einsum equation parser, shared by the shape rule and work.c's MAC counter.
+ * ------------------------------------------------------------------------------------------ */
+#define EIN_MAX_OPS 2
+/* Label ids: 0..25 = 'a'..'z', 26..51 = 'A'..'Z', 52.. = the broadcast dims an ellipsis stands
+ * for, aligned from the right as numpy aligns broadcast shapes. */
+#define EIN_LETTERS 52
+#define EIN_LABELS  (EIN_LETTERS + IR_MAX_RANK)
+
+typedef struct EinsumSpec {
+  int n_ops;
+  int ell_rank;                             /* broadcast dims covered by "..." */
+  bool used[EIN_LABELS];                    /* label appears in some operand */
+  int64_t size[EIN_LABELS];                 /* broadcast size of each used label */
+  bool in_op[EIN_MAX_OPS][EIN_LABELS];      /* label appears in operand k */
+  int64_t op_size[EIN_MAX_OPS][EIN_LABELS]; /* its size there (1 where absent) */
+  bool in_out[EIN_LABELS];                  /* kept in the output; the rest are summed */
+  int out_rank;
+  int out_labels[IR_MAX_RANK];
+} EinsumSpec;
+
+/* Parses equation eq for n_ops operands of the given ranks and dims (explicit "->" output or
+ * numpy's implicit one, "..." broadcasting, repeated labels as diagonals). Returns false with a
+ * one-line reason in err when the equation does not fit the operands. */
+bool einsum_parse(const char *eq, int n_ops, const int *ranks, const int64_t *const *dims,
+                  EinsumSpec *s, char *err, size_t err_size);
+
+
+/* ------------------------------------------------------------------------------------------
  * work.c — MACs, vector ops and GEMM views (definitions in ../shared/refdata/onnx/README.md).
  * ------------------------------------------------------------------------------------------ */
 struct GemmView {
