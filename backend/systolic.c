@@ -1,0 +1,1124 @@
+/* systolic.c — systolic-array cost model, cycle-faithful to SCALE-Sim v2.
+ *
+ * One layer (a conv as SCALE-Sim maps it, or a GEMM view) on an R x C array with dataflow os, ws
+ * or is. The fast path gives every closed-form figure in O(1) and DRAM traffic from a fold-level
+ * reuse model; the exact path replays the three operand streams fold by fold through models of
+ * SCALE-Sim's buffers. Semantics: ../shared/refdata/scalesim/README.md, sections 1-8. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Geometry: im2col sizes, folds, fold length.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct Geom {
+  int64_t H, W, Fh, Fw, Ch, N, Sh, Sw;
+  int64_t Eh, Ew, P, K;    /* output rows/cols, pixels, window length */
+  int64_t R, C;            /* array rows, columns */
+  int64_t Sr, Sc, T;       /* spread over rows, over columns, streamed in time */
+  int64_t Fr, Fc, F;       /* row folds, column folds, folds */
+  int64_t L;               /* cycles per fold */
+  int64_t ru_last, cu_last; /* rows / columns used by the last row / column fold */
+  Dataflow df;
+  int64_t off[SYS_N_OPERANDS];
+} Geom;
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+const char *systolic_dataflow_name(Dataflow df) {
+  return df == DF_OS ? "os" : df == DF_WS ? "ws" : "is";
+}
+
+SysLayer systolic_layer_from_gemm(int64_t g, int64_t m, int64_t n, int64_t k) {
+  SysLayer l = {.ifmap_h = m, .ifmap_w = k, .filter_h = 1, .filter_w = k, .channels = 1,
+                .num_filters = n, .stride_h = 1, .stride_w = 1, .repeat = g};
+  return l;
+}
+
+/* Products that the model forms, checked once so that nothing below can overflow. */
+static bool geom_fits(const Geom *g) {
+  int64_t a, b;
+  return ir_mul_ok(g->P, g->K, &a) && ir_mul_ok(a, g->N, &b) && ir_mul_ok(b, 100, &b) &&
+         ir_mul_ok(g->F, g->L, &a) && ir_mul_ok(a, 4, &a) && ir_mul_ok(g->Fc * g->Fr, a, &b) &&
+         ir_mul_ok(g->Fr, g->P * g->N + g->R + g->C, &a) && ir_mul_ok(g->Fc, g->P * g->K, &a) &&
+         ir_mul_ok(g->Fr * g->Fc, g->K * g->N, &a) && ir_mul_ok(g->R * g->C, g->L, &a);
+}
+
+XdlStatus systolic_check(const SystolicConfig *cfg, const SysLayer *l, Diag *d) {
+  if (cfg->rows <= 0 || cfg->cols <= 0 || cfg->rows > (1 << 20) || cfg->cols > (1 << 20))
+    return diag_error(d, XDL_ERR_INPUT, "array size %lldx%lld must be positive",
+                      (long long)cfg->rows, (long long)cfg->cols);
+  if (cfg->ifmap_sram_words < 100 || cfg->filter_sram_words < 100 ||
+      cfg->ofmap_sram_words < 2)
+    return diag_error(d, XDL_ERR_INPUT, "SRAM sizes must be at least 100 words");
+  if (cfg->ifmap_sram_words > ((int64_t)1 << 40) || cfg->filter_sram_words > ((int64_t)1 << 40) ||
+      cfg->ofmap_sram_words > ((int64_t)1 << 40))
+    return diag_error(d, XDL_ERR_INPUT, "SRAM sizes too large");
+  if (cfg->bw_mode_user && (cfg->dram_bw_words <= 0 || cfg->dram_bw_words > (1 << 20)))
+    return diag_error(d, XDL_ERR_INPUT, "USER-mode DRAM bandwidth must be positive");
+  if (cfg->df != DF_OS && cfg->df != DF_WS && cfg->df != DF_IS)
+    return diag_error(d, XDL_ERR_INPUT, "unknown dataflow");
+  const int64_t lim = (int64_t)1 << 31;
+  int64_t v[] = {l->ifmap_h, l->ifmap_w, l->filter_h, l->filter_w, l->channels,
+                 l->num_filters, l->stride_h, l->stride_w, l->repeat};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+    if (v[i] <= 0 || v[i] > lim)
+      return diag_error(d, XDL_ERR_INPUT, "layer sizes, strides and repeat must be positive");
+  if (l->filter_h > l->ifmap_h || l->filter_w > l->ifmap_w)
+    return diag_error(d, XDL_ERR_INPUT, "filter %lldx%lld larger than input %lldx%lld",
+                      (long long)l->filter_h, (long long)l->filter_w, (long long)l->ifmap_h,
+                      (long long)l->ifmap_w);
+  return XDL_OK;
+}
+
+/* Fills g from a checked config and layer. False if a product would overflow. */
+static bool geom_init(Geom *g, const SystolicConfig *cfg, const SysLayer *l) {
+  memset(g, 0, sizeof *g);
+  g->H = l->ifmap_h, g->W = l->ifmap_w, g->Fh = l->filter_h, g->Fw = l->filter_w;
+  g->Ch = l->channels, g->N = l->num_filters, g->Sh = l->stride_h, g->Sw = l->stride_w;
+  /* SCALE-Sim oddity: ceil, not floor+1, so overhanging windows are simulated (README §1). */
+  g->Eh = cdiv(g->H - g->Fh + g->Sh, g->Sh);
+  g->Ew = cdiv(g->W - g->Fw + g->Sw, g->Sw);
+  int64_t t;
+  if (!ir_mul_ok(g->Eh, g->Ew, &g->P) || !ir_mul_ok(g->Fh, g->Fw, &t) ||
+      !ir_mul_ok(t, g->Ch, &g->K))
+    return false;
+  g->R = cfg->rows, g->C = cfg->cols, g->df = cfg->df;
+  switch (cfg->df) {
+  case DF_OS: g->Sr = g->P, g->Sc = g->N, g->T = g->K; break;
+  case DF_WS: g->Sr = g->K, g->Sc = g->N, g->T = g->P; break;
+  case DF_IS: g->Sr = g->K, g->Sc = g->P, g->T = g->N; break;
+  }
+  g->Fr = cdiv(g->Sr, g->R), g->Fc = cdiv(g->Sc, g->C);
+  if (!ir_mul_ok(g->Fr, g->Fc, &g->F)) return false;
+  g->L = cfg->df == DF_OS ? g->T + g->R + g->C - 2 : 2 * g->R + g->C + g->T - 2;
+  g->ru_last = g->Sr - (g->Fr - 1) * g->R;
+  g->cu_last = g->Sc - (g->Fc - 1) * g->C;
+  g->off[SYS_IFMAP] = cfg->ifmap_offset, g->off[SYS_FILTER] = cfg->filter_offset;
+  g->off[SYS_OFMAP] = cfg->ofmap_offset;
+  return geom_fits(g);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * im2col validity. Window position k = (fr*Fw + fc)*Ch + ch of output pixel p = r*Ew + c reads
+ * IFMAP (r*Sh + fr, c*Sw + fc, ch); out of range = no request. Only the last output row and
+ * column can overhang (the overhang is < stride), so pixels fall into four classes.
+ * ------------------------------------------------------------------------------------------ */
+/* Largest valid filter row / column for pixel p (negative = none). */
+static void pixel_limits(const Geom *g, int64_t p, int64_t *frmax, int64_t *fcmax) {
+  int64_t r = p / g->Ew, c = p % g->Ew;
+  *frmax = min64(g->Fh - 1, g->H - 1 - r * g->Sh);
+  *fcmax = min64(g->Fw - 1, g->W - 1 - c * g->Sw);
+}
+
+/* Largest valid k <= kk for pixel p, or -1. */
+static int64_t last_valid_k(const Geom *g, int64_t p, int64_t kk) {
+  int64_t frmax, fcmax;
+  pixel_limits(g, p, &frmax, &fcmax);
+  if (frmax < 0 || fcmax < 0 || kk < 0) return -1;
+  int64_t a = kk / (g->Fw * g->Ch), b = (kk / g->Ch) % g->Fw;
+  if (a > frmax) return (frmax * g->Fw + fcmax) * g->Ch + g->Ch - 1;
+  if (b > fcmax) return (a * g->Fw + fcmax) * g->Ch + g->Ch - 1;
+  return kk;
+}
+
+/* Smallest valid k >= kk for pixel p, or INT64_MAX. */
+static int64_t first_valid_k(const Geom *g, int64_t p, int64_t kk) {
+  int64_t frmax, fcmax;
+  pixel_limits(g, p, &frmax, &fcmax);
+  if (frmax < 0 || fcmax < 0) return INT64_MAX;
+  int64_t a = kk / (g->Fw * g->Ch), b = (kk / g->Ch) % g->Fw;
+  if (a > frmax) return INT64_MAX;
+  if (b > fcmax) return a + 1 > frmax ? INT64_MAX : (a + 1) * g->Fw * g->Ch;
+  return kk;
+}
+
+/* Largest p + k over valid pairs with p in [plo, phi) and k in [klo, khi), or -1. Within a
+ * validity class the largest valid k <= khi-1 is the same for every pixel, so the last pixel of
+ * each class in the range is enough: candidates hi-1, hi-2, the last pixel of the last column
+ * before hi and its left neighbour, and the two last pixels before the last output row. */
+static int64_t max_valid_pk(const Geom *g, int64_t plo, int64_t phi, int64_t klo, int64_t khi) {
+  int64_t q = (phi - 1) - ((phi - 1) % g->Ew) - 1;
+  if ((phi - 1) % g->Ew == g->Ew - 1) q = phi - 1;
+  int64_t c[6] = {phi - 1, phi - 2, q, q - 1, g->Ew * (g->Eh - 1) - 1, g->Ew * (g->Eh - 1) - 2};
+  int64_t best = -1;
+  for (int i = 0; i < 6; i++) {
+    if (c[i] < plo || c[i] >= phi) continue;
+    int64_t k = last_valid_k(g, c[i], khi - 1);
+    if (k >= klo) best = max64(best, c[i] + k);
+  }
+  return best;
+}
+
+/* The first pixel of each class among pixels [lo, hi). */
+static int first_pixel_candidates(const Geom *g, int64_t lo, int64_t hi, int64_t out[5]) {
+  int64_t lastcol = lo + (g->Ew - 1 - lo % g->Ew);
+  int64_t c[5] = {lo, lo + 1, lastcol, max64(lo, g->Ew * (g->Eh - 1)), g->P - 1};
+  int n = 0;
+  for (int i = 0; i < 5; i++)
+    if (c[i] >= lo && c[i] < hi) out[n++] = c[i];
+  return n;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Closed-form figures (both paths).
+ * ------------------------------------------------------------------------------------------ */
+/* Rows (or columns) used by fold index i of n folds over extent s on an array side of a. */
+static int64_t used(int64_t i, int64_t n, int64_t s, int64_t a) {
+  return i == n - 1 ? s - (n - 1) * a : a;
+}
+
+/* SRAM counts, SCALE-Sim's way (README §5). os OFMAP writes include F*(R+C) phantom writes: a
+ * counting slip in SCALE-Sim that adds the padded tile's height plus width once per fold. */
+static void closed_sram_counts(const Geom *g, SystolicResult *r) {
+  switch (g->df) {
+  case DF_OS:
+    r->sram_words[SYS_IFMAP] = g->Fc * g->P * g->K;
+    r->sram_words[SYS_FILTER] = g->Fr * g->K * g->N;
+    r->sram_words[SYS_OFMAP] = g->P * g->N + g->F * (g->R + g->C);
+    break;
+  case DF_WS:
+    r->sram_words[SYS_IFMAP] = g->Fc * g->P * g->K;
+    r->sram_words[SYS_FILTER] = g->K * g->N;
+    r->sram_words[SYS_OFMAP] = g->Fr * g->P * g->N;
+    break;
+  case DF_IS:
+    r->sram_words[SYS_IFMAP] = g->P * g->K;
+    r->sram_words[SYS_FILTER] = g->Fc * g->K * g->N;
+    r->sram_words[SYS_OFMAP] = g->Fr * g->P * g->N;
+    break;
+  }
+}
+
+/* Mapping efficiency and compute utilisation in closed form. SCALE-Sim averages per-fold
+ * values; the closed form equals that average up to floating-point summation order (exact
+ * when R*C is a power of two for the mapping efficiency). ws/is oddity: the per-fold compute
+ * utilisation divides by 2R + 2C + T - 3, C - 1 cycles more than the fold lasts (README §4). */
+static void closed_utils(const Geom *g, SystolicResult *r) {
+  int64_t lu = g->df == DF_OS ? g->T + g->R + g->C - 2 : 2 * g->R + 2 * g->C + g->T - 3;
+  double area = (double)(g->Fr * g->R) * (double)(g->Fc * g->C);
+  r->mapping_efficiency_pct = (double)(g->Sr * g->Sc) / area * 100;
+  r->compute_util_pct = (double)g->Sr * (double)g->Sc * (double)g->T /
+                        ((double)(g->R * g->C) * (double)lu * (double)g->F) * 100;
+}
+
+/* The same two averages summed fold by fold in SCALE-Sim's order (column fold outer), so the
+ * last digits agree with its reports. */
+static void summed_utils(const Geom *g, SystolicResult *r) {
+  int64_t lu = g->df == DF_OS ? g->T + g->R + g->C - 2 : 2 * g->R + 2 * g->C + g->T - 3;
+  double map_sum = 0, util_sum = 0;
+  for (int64_t fc = 0; fc < g->Fc; fc++)
+    for (int64_t fr = 0; fr < g->Fr; fr++) {
+      int64_t mac_used = used(fr, g->Fr, g->Sr, g->R) * used(fc, g->Fc, g->Sc, g->C);
+      map_sum += (double)mac_used / (double)(g->R * g->C);
+      util_sum += (double)(mac_used * g->T) / (double)(g->R * g->C * lu);
+    }
+  r->mapping_efficiency_pct = map_sum / (double)g->F * 100;
+  r->compute_util_pct = util_sum / (double)g->F * 100;
+}
+
+/* SRAM start/stop cycles of the stall-free schedule (README §3, §5): first and last cycle with
+ * a valid request, +1 for the two read operands (hit latency). */
+static void closed_sram_cycles(const Geom *g, SystolicResult *r) {
+  int64_t last = (g->F - 1) * g->L, ru0 = min64(g->R, g->Sr);
+  int64_t cand[5], n, best = -1;
+  switch (g->df) {
+  case DF_OS: {
+    /* Latest IFMAP read: lane j = p - p0 reads window position k at t = k + j. A fold whose
+     * pixels are all out of range (filter smaller than stride) has none: walk back. */
+    for (int64_t f = g->F - 1; f >= 0 && best < 0; f--) {
+      int64_t fr = f % g->Fr, p0 = fr * g->R;
+      int64_t pk = max_valid_pk(g, p0, p0 + used(fr, g->Fr, g->Sr, g->R), 0, g->K);
+      if (pk >= 0) best = f * g->L + pk - p0;
+    }
+    r->sram_start_cycle[SYS_IFMAP] = 1;
+    r->sram_stop_cycle[SYS_IFMAP] = best + 1;
+    r->sram_start_cycle[SYS_FILTER] = 1;
+    r->sram_stop_cycle[SYS_FILTER] = last + g->T - 1 + g->cu_last - 1 + 1;
+    r->sram_start_cycle[SYS_OFMAP] = g->T - 1 + g->R - ru0;
+    r->sram_stop_cycle[SYS_OFMAP] = last + g->T - 1 + g->R - 1 + g->cu_last - 1;
+    break;
+  }
+  case DF_WS: {
+    /* Latest IFMAP read: pixel p on lane j = k - k0 at t = R + p + j; walk back as for os. */
+    for (int64_t f = g->F - 1; f >= 0 && best < 0; f--) {
+      int64_t fr = f % g->Fr, k0 = fr * g->R;
+      int64_t pk = max_valid_pk(g, 0, g->P, k0, k0 + used(fr, g->Fr, g->Sr, g->R));
+      if (pk >= 0) best = f * g->L + g->R + pk - k0;
+    }
+    r->sram_start_cycle[SYS_IFMAP] = g->R + 1;
+    r->sram_stop_cycle[SYS_IFMAP] = best + 1;
+    r->sram_start_cycle[SYS_FILTER] = g->R - ru0 + 1;
+    r->sram_stop_cycle[SYS_FILTER] = last + g->R;
+    r->sram_start_cycle[SYS_OFMAP] = 2 * g->R - 1;
+    r->sram_stop_cycle[SYS_OFMAP] = last + 2 * g->R - 1 + g->T - 1 + g->cu_last - 1;
+    break;
+  }
+  case DF_IS: {
+    /* Latest IFMAP read: smallest array row i with a valid window position for some pixel
+     * of the fold; a fold whose pixels all overhang its window positions has none, so walk
+     * back (rarely more than one fold). */
+    int64_t stop = 0;
+    for (int64_t f = g->F - 1; f >= 0; f--) {
+      int64_t fc = f / g->Fr, fr = f % g->Fr, k0 = fr * g->R, p0 = fc * g->C, imin = INT64_MAX;
+      int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C);
+      n = first_pixel_candidates(g, p0, p0 + cu, cand);
+      for (int i = 0; i < n; i++) {
+        int64_t k = first_valid_k(g, cand[i], k0);
+        if (k != INT64_MAX) imin = min64(imin, k - k0);
+      }
+      if (imin < ru) {
+        stop = f * g->L + g->R - 1 - imin + 1;
+        break;
+      }
+    }
+    r->sram_start_cycle[SYS_IFMAP] = g->R - ru0 + 1;
+    r->sram_stop_cycle[SYS_IFMAP] = stop;
+    r->sram_start_cycle[SYS_FILTER] = g->R + 1;
+    r->sram_stop_cycle[SYS_FILTER] = last + g->R + g->T - 1 + g->ru_last - 1 + 1;
+    r->sram_start_cycle[SYS_OFMAP] = 2 * g->R - 1;
+    r->sram_stop_cycle[SYS_OFMAP] = last + 2 * g->R - 1 + g->T - 1 + g->cu_last - 1;
+    break;
+  }
+  }
+}
+
+static void fill_common(const Geom *g, SystolicResult *r) {
+  memset(r, 0, sizeof *r);
+  r->row_folds = g->Fr, r->col_folds = g->Fc, r->fold_cycles = g->L;
+  r->macs = g->P * g->N * g->K;
+  r->total_cycles = g->F * g->L - 1;
+  closed_sram_counts(g, r);
+}
+
+/* Derived ratios, computed as SCALE-Sim does (Python true division of integers). */
+static void finish_ratios(const Geom *g, SystolicResult *r) {
+  r->overall_util_pct =
+      (double)(r->macs * 100) / (double)(r->total_cycles * g->R * g->C);
+  for (int o = 0; o < SYS_N_OPERANDS; o++) {
+    r->avg_sram_bw[o] = (double)r->sram_words[o] / (double)r->total_cycles;
+    int64_t span = r->dram_stop_cycle[o] - r->dram_start_cycle[o] + 1;
+    r->avg_dram_bw[o] = span > 0 ? (double)r->dram_words[o] / (double)span : 0;
+  }
+}
+
+/* Scales one copy's result to G back-to-back copies. */
+static void apply_repeat(SystolicResult *r, int64_t reps) {
+  if (reps <= 1) return;
+  int64_t span = r->total_cycles + 1;
+  r->total_cycles = reps * span - 1;
+  r->stall_cycles *= reps;
+  r->macs *= reps;
+  for (int o = 0; o < SYS_N_OPERANDS; o++) {
+    r->sram_words[o] *= reps;
+    r->dram_words[o] *= reps;
+    r->sram_stop_cycle[o] += (reps - 1) * span;
+    r->dram_stop_cycle[o] += (reps - 1) * span;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Buffer models for the exact path.
+ * ------------------------------------------------------------------------------------------ */
+static uint64_t hash64(int64_t a) {
+  uint64_t x = (uint64_t)a * 0x9E3779B97F4A7C15ull;
+  return x ^ (x >> 29);
+}
+
+static uint64_t pow2_at_least(uint64_t n) {
+  uint64_t c = 16;
+  while (c < n) c <<= 1;
+  return c;
+}
+
+/* CALC-mode read buffer (README §6). Addresses fetched in the current epoch live in an open-
+ * addressing set whose slots are stamped with the epoch, so forgetting the whole epoch at once
+ * (SCALE-Sim's all-or-nothing buffer, not LRU) is one increment. */
+typedef struct EpochBuf {
+  int64_t *keys;
+  uint32_t *stamps;
+  uint64_t mask;
+  uint32_t epoch;
+  int64_t set_words;   /* s = floor(B/100) */
+  int64_t epoch_words; /* Q = 50 s */
+  int64_t fill, adds;
+  bool seen;
+  int64_t first_cycle, last_trigger, n_triggers;
+} EpochBuf;
+
+static bool epoch_init(EpochBuf *b, int64_t sram_words) {
+  memset(b, 0, sizeof *b);
+  b->set_words = sram_words / 100;
+  b->epoch_words = 50 * b->set_words;
+  uint64_t cap = pow2_at_least((uint64_t)b->epoch_words * 2);
+  b->keys = xdl_malloc(cap * sizeof *b->keys);
+  b->stamps = xdl_calloc(cap, sizeof *b->stamps);
+  b->mask = cap - 1;
+  b->epoch = 1;
+  return b->keys && b->stamps;
+}
+
+static void epoch_free(EpochBuf *b) {
+  xdl_free(b->keys);
+  xdl_free(b->stamps);
+}
+
+static void epoch_access(EpochBuf *b, int64_t cycle, int64_t addr) {
+  uint64_t h = hash64(addr) & b->mask;
+  while (b->stamps[h] == b->epoch) {
+    if (b->keys[h] == addr) return;
+    h = (h + 1) & b->mask;
+  }
+  b->keys[h] = addr;
+  b->stamps[h] = b->epoch;
+  b->adds++;
+  if (++b->fill == b->epoch_words) {
+    b->fill = 0;
+    b->epoch++;
+    b->n_triggers++;
+    b->last_trigger = cycle;
+  }
+}
+
+/* DRAM reads and start/stop of a CALC read buffer: the first epoch is assumed fetched at 10
+ * words/cycle ending just before the first request, each later one during the previous
+ * epoch's compute time (README §6). */
+static void epoch_report(const EpochBuf *b, int64_t *words, int64_t *start, int64_t *stop) {
+  *words = b->adds;
+  if (b->n_triggers > 0) {
+    *start = b->first_cycle - cdiv(b->epoch_words, 10);
+    *stop = b->last_trigger + 1;
+  } else {
+    *start = -cdiv(cdiv(b->adds, b->set_words) * b->set_words, 10);
+    *stop = -1;
+  }
+}
+
+/* Open-addressing multiset of addresses (count per address) with backward-shift deletion. */
+typedef struct AddrCount {
+  int64_t *keys;
+  int32_t *counts; /* 0 = empty slot */
+  uint64_t mask;
+} AddrCount;
+
+static bool addrcount_init(AddrCount *m, uint64_t max_entries) {
+  uint64_t cap = pow2_at_least(max_entries * 2 + 2);
+  m->keys = xdl_malloc(cap * sizeof *m->keys);
+  m->counts = xdl_calloc(cap, sizeof *m->counts);
+  m->mask = cap - 1;
+  return m->keys && m->counts;
+}
+
+static void addrcount_free(AddrCount *m) {
+  xdl_free(m->keys);
+  xdl_free(m->counts);
+}
+
+static bool addrcount_has(const AddrCount *m, int64_t a) {
+  for (uint64_t h = hash64(a) & m->mask; m->counts[h]; h = (h + 1) & m->mask)
+    if (m->keys[h] == a) return true;
+  return false;
+}
+
+static void addrcount_add(AddrCount *m, int64_t a) {
+  uint64_t h = hash64(a) & m->mask;
+  for (; m->counts[h]; h = (h + 1) & m->mask)
+    if (m->keys[h] == a) {
+      m->counts[h]++;
+      return;
+    }
+  m->keys[h] = a;
+  m->counts[h] = 1;
+}
+
+static void addrcount_remove(AddrCount *m, int64_t a) {
+  uint64_t h = hash64(a) & m->mask;
+  while (m->counts[h] && m->keys[h] != a) h = (h + 1) & m->mask;
+  if (!m->counts[h] || --m->counts[h] > 0) return;
+  /* Backward-shift deletion keeps probe chains intact without tombstones. */
+  uint64_t hole = h;
+  for (uint64_t j = (h + 1) & m->mask; m->counts[j]; j = (j + 1) & m->mask) {
+    uint64_t home = hash64(m->keys[j]) & m->mask;
+    bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+    if (movable) {
+      m->keys[hole] = m->keys[j];
+      m->counts[hole] = m->counts[j];
+      m->counts[j] = 0;
+      hole = j;
+    }
+  }
+}
+
+/* USER-mode fetch stream (README §7): the operand matrix cut into the strips the array
+ * consumes, each strip once, stacked (M x NC), read along anti-diagonals (row+col ascending,
+ * row descending) for operands that enter the array skewed, row by row otherwise. */
+typedef struct FetchStream {
+  const Geom *g;
+  SysOperand op;
+  int64_t M, NC, block_rows;
+  bool diagonal;
+  int64_t pos_d, pos_row; /* diagonal cursor (diag id, row) or linear index in pos_d */
+} FetchStream;
+
+static void stream_init(FetchStream *s, const Geom *g, SysOperand op) {
+  memset(s, 0, sizeof *s);
+  s->g = g, s->op = op;
+  bool ifm = op == SYS_IFMAP;
+  switch (g->df) {
+  case DF_OS: /* ifmap: K x R per row fold; filter: K x C per column fold; both skewed */
+    s->block_rows = g->K, s->NC = ifm ? g->R : g->C, s->M = (ifm ? g->Fr : g->Fc) * g->K;
+    s->diagonal = true;
+    break;
+  case DF_WS: /* ifmap: P x R per row fold, skewed; filter: K x C per column fold */
+    s->block_rows = ifm ? g->P : g->K, s->NC = ifm ? g->R : g->C;
+    s->M = ifm ? g->Fr * g->P : g->Fc * g->K;
+    s->diagonal = ifm;
+    break;
+  case DF_IS: /* ifmap: K x C per column fold; filter: N x R per row fold, skewed */
+    s->block_rows = ifm ? g->K : g->N, s->NC = ifm ? g->C : g->R;
+    s->M = ifm ? g->Fc * g->K : g->Fr * g->N;
+    s->diagonal = !ifm;
+    break;
+  }
+  s->pos_d = 0;
+  s->pos_row = 0;
+}
+
+static int64_t ifmap_addr(const Geom *g, int64_t p, int64_t k) {
+  int64_t r = p / g->Ew, c = p % g->Ew;
+  int64_t fr = k / (g->Fw * g->Ch), rem = k % (g->Fw * g->Ch);
+  int64_t y = r * g->Sh + fr, x = c * g->Sw + rem / g->Ch;
+  if (y >= g->H || x >= g->W) return -1;
+  return g->off[SYS_IFMAP] + (y * g->W + x) * g->Ch + rem % g->Ch;
+}
+
+/* Address of stacked-matrix element (row, col), or -1 for padding / no request. */
+static int64_t stream_elem(const FetchStream *s, int64_t row, int64_t col) {
+  const Geom *g = s->g;
+  int64_t blk = row / s->block_rows, rr = row % s->block_rows;
+  switch (g->df) {
+  case DF_OS:
+    if (s->op == SYS_IFMAP)
+      return col < used(blk, g->Fr, g->Sr, g->R) ? ifmap_addr(g, blk * g->R + col, rr) : -1;
+    return col < used(blk, g->Fc, g->Sc, g->C)
+               ? g->off[SYS_FILTER] + (blk * g->C + col) * g->K + rr : -1;
+  case DF_WS:
+    if (s->op == SYS_IFMAP)
+      return col < used(blk, g->Fr, g->Sr, g->R) ? ifmap_addr(g, rr, blk * g->R + col) : -1;
+    return col < used(blk, g->Fc, g->Sc, g->C)
+               ? g->off[SYS_FILTER] + (blk * g->C + col) * g->K + rr : -1;
+  case DF_IS:
+    if (s->op == SYS_IFMAP)
+      return col < used(blk, g->Fc, g->Sc, g->C) ? ifmap_addr(g, blk * g->C + col, rr) : -1;
+    return col < used(blk, g->Fr, g->Sr, g->R)
+               ? g->off[SYS_FILTER] + rr * g->K + blk * g->R + col : -1;
+  }
+  return -1;
+}
+
+/* Next element of the stream (may be -1); false at the end. */
+static bool stream_next(FetchStream *s, int64_t *addr) {
+  if (!s->diagonal) {
+    if (s->pos_d >= s->M * s->NC) return false;
+    *addr = stream_elem(s, s->pos_d / s->NC, s->pos_d % s->NC);
+    s->pos_d++;
+    return true;
+  }
+  if (s->pos_d > s->M + s->NC - 2) return false;
+  int64_t d = s->pos_d, row = s->pos_row;
+  *addr = stream_elem(s, row, d - row);
+  if (row - 1 >= max64(0, d - s->NC + 1)) {
+    s->pos_row = row - 1;
+  } else {
+    s->pos_d = d + 1;
+    s->pos_row = min64(d + 1, s->M - 1);
+  }
+  return true;
+}
+
+static void stream_rewind(FetchStream *s) {
+  s->pos_d = 0;
+  s->pos_row = 0;
+}
+
+/* Next valid address, wrapping around at the end (the stream has at least one). */
+static int64_t stream_next_valid(FetchStream *s) {
+  int64_t a;
+  for (;;) {
+    if (!stream_next(s, &a)) {
+      stream_rewind(s);
+      continue;
+    }
+    if (a != -1) return a;
+  }
+}
+
+/* USER-mode read buffer: a window of n_active sets of the fetch stream is resident; a miss
+ * moves it forward (circularly) by n_prefetch sets and costs one prefetch on the DRAM
+ * timeline. SCALE-Sim oddity kept: the window only moves forward, so data that has left it is
+ * found again only after a full lap of the stream (README §7). */
+typedef struct WindowBuf {
+  FetchStream tail, head; /* cursors at the first set in / first set after the window */
+  int64_t tail_set, head_set;
+  int64_t set_words, n_sets, n_active, n_prefetch, n_valid;
+  AddrCount win;
+  int64_t bw, pf_lines, init_lines;
+  int64_t dram_words, last_pf_cycle, n_prefetches;
+} WindowBuf;
+
+/* Adds (dir = +1) or removes (-1) set number `set` read from cursor s. */
+static void window_walk_set(WindowBuf *b, FetchStream *s, int64_t set, int dir) {
+  int64_t n = set == b->n_sets - 1 ? b->n_valid - set * b->set_words : b->set_words;
+  if (set == 0) stream_rewind(s);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t a = stream_next_valid(s);
+    if (dir > 0) addrcount_add(&b->win, a);
+    else addrcount_remove(&b->win, a);
+  }
+}
+
+static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram_words,
+                        int64_t bw) {
+  memset(b, 0, sizeof *b);
+  stream_init(&b->tail, g, op);
+  int64_t a, n_elems = 0;
+  while (stream_next(&b->tail, &a)) {
+    n_elems++;
+    if (a != -1) b->n_valid++;
+  }
+  stream_rewind(&b->tail);
+  b->head = b->tail;
+  int64_t active = cdiv(sram_words, 2), prefetch = sram_words - active;
+  b->set_words = cdiv(sram_words, 100);
+  b->n_sets = b->n_valid / b->set_words + 1;
+  b->n_active = min64(cdiv(active, b->set_words), b->n_sets);
+  b->n_prefetch = min64(cdiv(prefetch, b->set_words), b->n_sets - b->n_active);
+  b->bw = bw;
+  b->pf_lines = cdiv(prefetch, bw);
+  b->init_lines = min64(cdiv(active, bw), cdiv(n_elems, bw));
+  b->dram_words = b->init_lines * bw;
+  b->last_pf_cycle = -1;
+  if (!addrcount_init(&b->win, (uint64_t)(b->n_active * b->set_words))) return false;
+  for (int64_t s = 0; s < b->n_active; s++) window_walk_set(b, &b->head, s, +1);
+  b->tail_set = 0;
+  b->head_set = b->n_active % b->n_sets;
+  return true;
+}
+
+static void window_free(WindowBuf *b) { addrcount_free(&b->win); }
+
+static void window_prefetch(WindowBuf *b) {
+  for (int64_t i = 0; i < b->n_prefetch; i++) {
+    window_walk_set(b, &b->tail, b->tail_set, -1);
+    b->tail_set = (b->tail_set + 1) % b->n_sets;
+    window_walk_set(b, &b->head, b->head_set, +1);
+    b->head_set = (b->head_set + 1) % b->n_sets;
+  }
+  b->dram_words += b->pf_lines * b->bw;
+  b->last_pf_cycle += b->pf_lines + 1; /* back-to-back on the DRAM timeline, 1-cycle latency */
+  b->n_prefetches++;
+}
+
+/* Serves one demand row issued at cycle; returns the stall cycles it causes. */
+static int64_t window_service(WindowBuf *b, int64_t cycle, const int64_t *addrs, int n) {
+  int64_t offset = 1; /* hit latency */
+  for (int i = 0; i < n; i++) {
+    int64_t laps = 0;
+    while (!addrcount_has(&b->win, addrs[i])) {
+      if (b->n_prefetch == 0 || laps++ > b->n_sets / b->n_prefetch + 2) break;
+      window_prefetch(b);
+      int64_t pot = b->last_pf_cycle - (cycle + offset);
+      if (pot > 0) offset += pot;
+    }
+  }
+  return offset - 1;
+}
+
+/* OFMAP write buffer (README §6): lines of w words; a drain of ceil(D/w) lines starts when a
+ * word is written with no drain running and fewer than A words free. SCALE-Sim oddity kept: a
+ * drain counts lines*w minus the empty slots of its last line only, so a partial line closed
+ * by a trigger and drained mid-way counts its padding as written. */
+typedef struct WriteBuf {
+  int64_t total, active, drain_words, w;
+  int64_t free, line_fill;
+  int32_t *lines; /* ring of closed lines' valid-word counts */
+  int64_t cap, head, count;
+  int64_t drain_end, writes, first_start, last_end;
+  bool any_drain;
+} WriteBuf;
+
+static bool writebuf_init(WriteBuf *b, int64_t sram_words, int64_t w) {
+  memset(b, 0, sizeof *b);
+  b->total = sram_words;
+  b->active = cdiv(sram_words, 2);
+  b->drain_words = sram_words - b->active;
+  b->w = w;
+  b->free = sram_words;
+  b->cap = sram_words + 2 * w + 8;
+  b->lines = xdl_malloc((size_t)b->cap * sizeof *b->lines);
+  return b->lines != NULL;
+}
+
+static void writebuf_push(WriteBuf *b, int64_t n) {
+  if (b->count == b->cap) return; /* cannot happen: lines <= words held + 2 */
+  b->lines[(b->head + b->count) % b->cap] = (int32_t)n;
+  b->count++;
+}
+
+static void writebuf_drain(WriteBuf *b, int64_t start) {
+  int64_t n = min64(cdiv(b->drain_words, b->w), b->count);
+  if (n == 0) return;
+  int64_t last = b->lines[(b->head + n - 1) % b->cap];
+  int64_t words = n * b->w - (b->w - last);
+  b->head = (b->head + n) % b->cap;
+  b->count -= n;
+  b->free += words;
+  b->writes += words;
+  if (!b->any_drain) b->first_start = start;
+  b->any_drain = true;
+  b->drain_end = start + n - 1;
+  b->last_end = b->drain_end; /* SCALE-Sim reports the last drained line, not the max */
+}
+
+static void writebuf_close_line(WriteBuf *b) {
+  if (b->line_fill > 0) writebuf_push(b, b->line_fill);
+  b->line_fill = 0;
+}
+
+/* Writes n words issued at cycle; returns the stall cycles. */
+static int64_t writebuf_service(WriteBuf *b, int64_t cycle, int64_t n) {
+  int64_t cc = cycle;
+  for (int64_t i = 0; i < n; i++) {
+    b->free--;
+    if (++b->line_fill == b->w) writebuf_close_line(b);
+    if (cc < b->drain_end) {
+      if (b->free <= 0) cc = b->drain_end;
+    } else if (b->free < b->active) {
+      writebuf_close_line(b);
+      writebuf_drain(b, cc);
+    }
+  }
+  return cc - cycle;
+}
+
+/* After the last cycle every remaining line is drained back to back. */
+static void writebuf_flush(WriteBuf *b, int64_t cycle) {
+  writebuf_close_line(b);
+  while (b->count > 0) {
+    writebuf_drain(b, cycle);
+    cycle = b->drain_end + 1;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Exact path: demand rows (README §3) fed through the buffers cycle by cycle.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct Replay {
+  Geom g;
+  bool user;
+  int64_t *k_dy, *k_dx, *k_off; /* per window position: filter row, column, address delta */
+  int64_t *lane_y, *lane_x, *lane_base; /* per array lane: pixel origin of the fold */
+  int64_t *addrs;
+  EpochBuf eb[2];
+  WindowBuf wb[2];
+  WriteBuf ob;
+} Replay;
+
+/* Sets the pixel origins of lanes [0, n) to pixels p0, p0+1, ... */
+static void replay_set_lanes(Replay *rp, int64_t p0, int64_t n) {
+  const Geom *g = &rp->g;
+  int64_t r = p0 / g->Ew, c = p0 % g->Ew;
+  for (int64_t j = 0; j < n; j++) {
+    rp->lane_y[j] = r * g->Sh, rp->lane_x[j] = c * g->Sw;
+    rp->lane_base[j] = (rp->lane_y[j] * g->W + rp->lane_x[j]) * g->Ch;
+    if (++c == g->Ew) c = 0, r++;
+  }
+}
+
+static inline int64_t replay_ifmap(const Replay *rp, int64_t y0, int64_t x0, int64_t base,
+                                   int64_t k) {
+  if (y0 + rp->k_dy[k] >= rp->g.H || x0 + rp->k_dx[k] >= rp->g.W) return -1;
+  return rp->g.off[SYS_IFMAP] + base + rp->k_off[k];
+}
+
+/* Valid IFMAP addresses requested at local cycle t of fold (fc, fr), in lane order. */
+static int replay_gen_ifmap(Replay *rp, int64_t fc, int64_t fr, int64_t t) {
+  const Geom *g = &rp->g;
+  int n = 0;
+  int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C), a;
+  switch (g->df) {
+  case DF_OS:
+    for (int64_t j = max64(0, t - g->K + 1); j <= min64(ru - 1, t); j++)
+      if ((a = replay_ifmap(rp, rp->lane_y[j], rp->lane_x[j], rp->lane_base[j], t - j)) >= 0)
+        rp->addrs[n++] = a;
+    break;
+  case DF_WS: {
+    int64_t jlo = max64(0, t - g->R - g->P + 1), jhi = min64(ru - 1, t - g->R);
+    if (jlo > jhi) break;
+    int64_t p = t - g->R - jlo, r = p / g->Ew, c = p % g->Ew;
+    for (int64_t j = jlo; j <= jhi; j++) {
+      int64_t y = r * g->Sh, x = c * g->Sw;
+      if ((a = replay_ifmap(rp, y, x, (y * g->W + x) * g->Ch, fr * g->R + j)) >= 0)
+        rp->addrs[n++] = a;
+      if (--c < 0) c = g->Ew - 1, r--;
+    }
+    break;
+  }
+  case DF_IS: {
+    int64_t i = g->R - 1 - t;
+    if (t >= g->R || i >= ru) break;
+    for (int64_t j = 0; j < cu; j++)
+      if ((a = replay_ifmap(rp, rp->lane_y[j], rp->lane_x[j], rp->lane_base[j],
+                            fr * g->R + i)) >= 0)
+        rp->addrs[n++] = a;
+    break;
+  }
+  }
+  return n;
+}
+
+/* Filter addresses requested at local cycle t of fold (fc, fr), in lane order (all valid). */
+static int replay_gen_filter(Replay *rp, int64_t fc, int64_t fr, int64_t t) {
+  const Geom *g = &rp->g;
+  int n = 0;
+  int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C);
+  int64_t base = g->off[SYS_FILTER];
+  switch (g->df) {
+  case DF_OS:
+    for (int64_t j = max64(0, t - g->K + 1); j <= min64(cu - 1, t); j++)
+      rp->addrs[n++] = base + (fc * g->C + j) * g->K + (t - j);
+    break;
+  case DF_WS: {
+    int64_t i = g->R - 1 - t;
+    if (t >= g->R || i >= ru) break;
+    for (int64_t j = 0; j < cu; j++) rp->addrs[n++] = base + (fc * g->C + j) * g->K + fr * g->R + i;
+    break;
+  }
+  case DF_IS:
+    for (int64_t j = max64(0, t - g->R - g->N + 1); j <= min64(ru - 1, t - g->R); j++)
+      rp->addrs[n++] = base + (t - g->R - j) * g->K + fr * g->R + j;
+    break;
+  }
+  return n;
+}
+
+/* Number of OFMAP words written at local cycle t of fold (fc, fr). */
+static int64_t replay_count_ofmap(const Replay *rp, int64_t fc, int64_t fr, int64_t t) {
+  const Geom *g = &rp->g;
+  int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C), lo, hi;
+  if (g->df == DF_OS) {
+    int64_t to = t - (g->T - 1); /* PE (i, j) writes at (T-1) + (R-1-i) + j */
+    lo = max64(0, to - g->R + 1), hi = min64(cu - 1, to - g->R + ru);
+  } else { /* output (t', j) written at 2R-1 + t' + j */
+    lo = max64(0, t - (2 * g->R - 1) - g->T + 1), hi = min64(cu - 1, t - (2 * g->R - 1));
+  }
+  return hi >= lo ? hi - lo + 1 : 0;
+}
+
+static void replay_free(Replay *rp) {
+  xdl_free(rp->k_dy), xdl_free(rp->k_dx), xdl_free(rp->k_off);
+  xdl_free(rp->lane_y), xdl_free(rp->lane_x), xdl_free(rp->lane_base), xdl_free(rp->addrs);
+  for (int o = 0; o < 2; o++) {
+    if (rp->user) window_free(&rp->wb[o]);
+    else epoch_free(&rp->eb[o]);
+  }
+  xdl_free(rp->ob.lines);
+}
+
+static int64_t read_service(Replay *rp, int o, int64_t cycle, int n) {
+  if (rp->user) return window_service(&rp->wb[o], cycle, rp->addrs, n);
+  EpochBuf *b = &rp->eb[o];
+  if (n > 0 && !b->seen) b->seen = true, b->first_cycle = cycle;
+  for (int i = 0; i < n; i++) epoch_access(b, cycle, rp->addrs[i]);
+  return 0;
+}
+
+XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
+                              SystolicResult *out, Diag *d) {
+  XdlStatus st = systolic_check(cfg, layer, d);
+  if (st != XDL_OK) return st;
+  Replay rp;
+  memset(&rp, 0, sizeof rp);
+  Geom *g = &rp.g;
+  if (!geom_init(g, cfg, layer))
+    return diag_error(d, XDL_ERR_INPUT, "layer too large (counts overflow 64 bits)");
+  rp.user = cfg->bw_mode_user != 0;
+  int64_t lanes = max64(g->R, g->C) + 1;
+  rp.k_dy = xdl_malloc((size_t)g->K * sizeof(int64_t));
+  rp.k_dx = xdl_malloc((size_t)g->K * sizeof(int64_t));
+  rp.k_off = xdl_malloc((size_t)g->K * sizeof(int64_t));
+  rp.lane_y = xdl_malloc((size_t)lanes * sizeof(int64_t));
+  rp.lane_x = xdl_malloc((size_t)lanes * sizeof(int64_t));
+  rp.lane_base = xdl_malloc((size_t)lanes * sizeof(int64_t));
+  rp.addrs = xdl_malloc((size_t)lanes * sizeof(int64_t));
+  bool ok = rp.k_dy && rp.k_dx && rp.k_off && rp.lane_y && rp.lane_x && rp.lane_base && rp.addrs;
+  int64_t words[2] = {cfg->ifmap_sram_words, cfg->filter_sram_words};
+  for (int o = 0; o < 2 && ok; o++)
+    ok = rp.user ? window_init(&rp.wb[o], g, (SysOperand)o, words[o], cfg->dram_bw_words)
+                 : epoch_init(&rp.eb[o], words[o]);
+  ok = ok && writebuf_init(&rp.ob, cfg->ofmap_sram_words, rp.user ? cfg->dram_bw_words : g->C);
+  if (!ok) {
+    st = diag_error(d, XDL_ERR_INTERNAL, "out of memory in the systolic replay");
+    goto fail;
+  }
+  for (int64_t k = 0; k < g->K; k++) {
+    int64_t fr = k / (g->Fw * g->Ch), fcol = (k / g->Ch) % g->Fw;
+    rp.k_dy[k] = fr, rp.k_dx[k] = fcol;
+    rp.k_off[k] = (fr * g->W + fcol) * g->Ch + k % g->Ch;
+  }
+
+  SystolicResult *r = out;
+  fill_common(g, r);
+  summed_utils(g, r);
+  int64_t first[3] = {-1, -1, -1}, last[3] = {0, 0, 0}, stalls = 0, row = 0, of_out = 0;
+  for (int64_t fc = 0; fc < g->Fc; fc++)
+    for (int64_t fr = 0; fr < g->Fr; fr++) {
+      if (g->df == DF_OS) replay_set_lanes(&rp, fr * g->R, used(fr, g->Fr, g->Sr, g->R));
+      if (g->df == DF_IS) replay_set_lanes(&rp, fc * g->C, used(fc, g->Fc, g->Sc, g->C));
+      for (int64_t t = 0; t < g->L; t++, row++) {
+        int64_t cycle = row + stalls, s[3], o_cyc[3];
+        int n = replay_gen_ifmap(&rp, fc, fr, t);
+        s[SYS_IFMAP] = read_service(&rp, SYS_IFMAP, cycle, n);
+        o_cyc[SYS_IFMAP] = n > 0 ? cycle + 1 + s[SYS_IFMAP] : -1;
+        n = replay_gen_filter(&rp, fc, fr, t);
+        s[SYS_FILTER] = read_service(&rp, SYS_FILTER, cycle, n);
+        o_cyc[SYS_FILTER] = n > 0 ? cycle + 1 + s[SYS_FILTER] : -1;
+        int64_t nw = replay_count_ofmap(&rp, fc, fr, t);
+        s[SYS_OFMAP] = writebuf_service(&rp.ob, cycle, nw);
+        of_out = cycle + s[SYS_OFMAP];
+        o_cyc[SYS_OFMAP] = nw > 0 ? of_out : -1;
+        for (int o = 0; o < 3; o++)
+          if (o_cyc[o] >= 0) {
+            if (first[o] < 0) first[o] = o_cyc[o];
+            last[o] = o_cyc[o];
+          }
+        stalls += max64(s[0], max64(s[1], s[2]));
+      }
+    }
+  r->stall_cycles = stalls;
+  r->total_cycles = of_out; /* the cycle the last OFMAP row was served */
+  for (int o = 0; o < 3; o++) {
+    r->sram_start_cycle[o] = first[o] < 0 ? 0 : first[o];
+    r->sram_stop_cycle[o] = last[o];
+  }
+  for (int o = 0; o < 2; o++) {
+    if (rp.user) {
+      r->dram_words[o] = rp.wb[o].dram_words;
+      r->dram_start_cycle[o] = -rp.wb[o].init_lines;
+      r->dram_stop_cycle[o] = rp.wb[o].last_pf_cycle;
+    } else {
+      epoch_report(&rp.eb[o], &r->dram_words[o], &r->dram_start_cycle[o],
+                   &r->dram_stop_cycle[o]);
+    }
+  }
+  writebuf_flush(&rp.ob, r->total_cycles);
+  r->dram_words[SYS_OFMAP] = rp.ob.writes;
+  r->dram_start_cycle[SYS_OFMAP] = rp.ob.first_start;
+  r->dram_stop_cycle[SYS_OFMAP] = rp.ob.last_end;
+  apply_repeat(r, layer->repeat);
+  finish_ratios(g, r);
+  st = XDL_OK;
+fail:
+  replay_free(&rp);
+  return st;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Fast path: closed forms plus a fold-level reuse model of the CALC buffers.
+ * ------------------------------------------------------------------------------------------ */
+/* Fold-level model of a CALC read buffer fed with a sequence of strips: each strip is an
+ * ordered list of d distinct addresses, read whole by a fold, disjoint from other strips, read
+ * in the same order every time. Under those conditions the epoch replay collapses to O(1) per
+ * fold: within the current epoch only a suffix [x, d) of the strip being re-read can still be
+ * resident. */
+typedef struct StripModel {
+  int64_t q;           /* epoch size Q */
+  int64_t fill;        /* adds in the current epoch */
+  int64_t adds;        /* DRAM reads so far */
+  int64_t strip;       /* id of the strip resident in the current epoch, -1 none */
+  int64_t x;           /* resident suffix of that strip starts at x */
+  int64_t n_triggers;
+  int64_t last_trigger_fold, last_trigger_pos, last_trigger_len;
+} StripModel;
+
+/* Reads strip `id` of d addresses during fold f. */
+static void strip_read(StripModel *m, int64_t id, int64_t d, int64_t f) {
+  int64_t miss = m->strip == id ? m->x : d; /* misses come first, in strip order */
+  if (m->fill + miss < m->q) {
+    m->fill += miss, m->adds += miss;
+    m->strip = id, m->x = 0;
+    return;
+  }
+  /* The epoch fills at position z of the strip; everything after z misses again. */
+  int64_t z = m->q - m->fill - 1, rem = d - z - 1;
+  m->adds += m->q - m->fill + rem;
+  m->n_triggers += 1 + (rem > 0 ? (rem - 1) / m->q : 0);
+  int64_t tail = rem % m->q;
+  int64_t zlast = rem >= m->q ? d - tail - 1 : z; /* position of the last trigger */
+  if (rem > 0 && tail == 0) zlast = d - 1;
+  m->last_trigger_fold = f, m->last_trigger_pos = zlast, m->last_trigger_len = d;
+  m->fill = tail;
+  m->strip = tail > 0 ? id : -1;
+  m->x = d - tail;
+}
+
+/* Distinct valid IFMAP words of the whole layer: rows and columns some window touches. */
+static int64_t ifmap_footprint(const Geom *g) {
+  int64_t ys = g->Sh >= g->Fh ? g->Eh * g->Fh : min64(g->H, (g->Eh - 1) * g->Sh + g->Fh);
+  int64_t xs = g->Sw >= g->Fw ? g->Ew * g->Fw : min64(g->W, (g->Ew - 1) * g->Sw + g->Fw);
+  return min64(ys, g->H) * min64(xs, g->W) * g->Ch;
+}
+
+/* Valid IFMAP requests of one full pass over P x K (overhanging windows excluded). */
+static int64_t ifmap_valid_requests(const Geom *g) {
+  int64_t frl, fcl;
+  pixel_limits(g, g->P - 1, &frl, &fcl);
+  int64_t row_k = (min64(g->Fh - 1, g->H - 1 - (g->Eh - 1) * g->Sh) + 1); /* last row's fy */
+  int64_t col_k = (min64(g->Fw - 1, g->W - 1 - (g->Ew - 1) * g->Sw) + 1);
+  int64_t full = (g->Eh - 1) * (g->Ew - 1) * g->Fh * g->Fw;
+  int64_t lastrow = (g->Ew - 1) * row_k * g->Fw, lastcol = (g->Eh - 1) * g->Fh * col_k;
+  (void)frl, (void)fcl;
+  return (full + lastrow + lastcol + row_k * col_k) * g->Ch;
+}
+
+/* Cycle of position pos of a strip of len addresses read during fold f (linear estimate). */
+static int64_t strip_cycle(const Geom *g, int64_t f, int64_t pos, int64_t len) {
+  return f * g->L + (len > 0 ? pos * (g->L - g->R - g->C) / len : 0);
+}
+
+static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
+  StripModel m = {.q = q, .strip = -1};
+  if (g->df == DF_WS) { /* every filter word is read exactly once */
+    m.adds = g->K * g->N;
+    m.n_triggers = m.adds / q;
+    m.last_trigger_fold = g->F - 1, m.last_trigger_len = 1;
+  } else {
+    for (int64_t fc = 0; fc < g->Fc; fc++) {
+      int64_t cu = used(fc, g->Fc, g->Sc, g->C);
+      for (int64_t fr = 0; fr < g->Fr; fr++) {
+        int64_t f = fc * g->Fr + fr;
+        if (g->df == DF_OS) {
+          /* Same strip for the whole column fold: once fully resident it stays. */
+          if (m.strip == fc && m.x == 0) break;
+          strip_read(&m, fc, g->K * cu, f);
+        } else {
+          int64_t ru = used(fr, g->Fr, g->Sr, g->R), kn = g->K * g->N;
+          if (kn < q && fc > 0) break; /* all strips resident after one sweep */
+          if (fc > 0 && fc < g->Fc - 1 && g->Fr > 1 && fr == 0) {
+            /* Middle sweeps start on a strip the model no longer holds and each adds exactly
+             * K*N: jump over them. */
+            int64_t sweeps = g->Fc - 2, added = sweeps * kn;
+            m.n_triggers += (m.fill + added) / q;
+            m.fill = (m.fill + added) % q;
+            m.adds += added;
+            m.strip = -1;
+            fc = g->Fc - 2;
+            break;
+          }
+          strip_read(&m, fr, ru * g->N, f);
+        }
+      }
+    }
+  }
+  r->dram_words[SYS_FILTER] = m.adds;
+  int64_t s = q / 50;
+  if (m.n_triggers > 0) {
+    r->dram_start_cycle[SYS_FILTER] = r->sram_start_cycle[SYS_FILTER] - 1 - cdiv(q, 10);
+    r->dram_stop_cycle[SYS_FILTER] =
+        strip_cycle(g, m.last_trigger_fold, m.last_trigger_pos, m.last_trigger_len) + 1;
+  } else {
+    r->dram_start_cycle[SYS_FILTER] = -cdiv(cdiv(m.adds, s) * s, 10);
+    r->dram_stop_cycle[SYS_FILTER] = -1;
+  }
+}
+
+/* IFMAP: sweeps over the im2col matrix (Fc for os and ws, one for is). Within an epoch each
+ * address is fetched once; an epoch holds Q distinct words, so a sweep costs its footprint
+ * when it fits and otherwise about footprint x the im2col duplication seen within one epoch. */
+static void fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
+  int64_t foot = ifmap_footprint(g), valid = ifmap_valid_requests(g);
+  int64_t sweeps = g->df == DF_IS ? 1 : g->Fc;
+  int64_t adds;
+  if (foot < q) {
+    adds = foot;
+  } else {
+    double dup = (double)valid / (double)foot; /* requests per distinct word */
+    double per_epoch = (double)q;
+    /* Requests that fit in one epoch span a slice of the sweep; its duplicates re-fetch. */
+    double span = per_epoch * dup;
+    double epochs = (double)valid / span;
+    double refetch = 1.0 + (dup > 1 ? (dup - 1) * per_epoch / (double)foot : 0);
+    adds = (int64_t)((double)sweeps * epochs * per_epoch * refetch);
+    if (adds > sweeps * valid) adds = sweeps * valid;
+  }
+  r->dram_words[SYS_IFMAP] = adds;
+  int64_t s = q / 50;
+  if (adds >= q) {
+    r->dram_start_cycle[SYS_IFMAP] = r->sram_start_cycle[SYS_IFMAP] - 1 - cdiv(q, 10);
+    r->dram_stop_cycle[SYS_IFMAP] = r->sram_stop_cycle[SYS_IFMAP];
+  } else {
+    r->dram_start_cycle[SYS_IFMAP] = -cdiv(cdiv(adds, s) * s, 10);
+    r->dram_stop_cycle[SYS_IFMAP] = -1;
+  }
+}
+
+/* OFMAP: every valid output word once per row fold (ws/is re-write partial sums); drains start
+ * once more than D words are waiting and end after the layer. */
+static void fast_ofmap_dram(const Geom *g, int64_t ofmap_words, int64_t w, SystolicResult *r) {
+  int64_t words = g->df == DF_OS ? g->P * g->N : g->Fr * g->P * g->N;
+  int64_t d = ofmap_words - cdiv(ofmap_words, 2);
+  r->dram_words[SYS_OFMAP] = words;
+  int64_t total = r->total_cycles;
+  if (words <= d) {
+    r->dram_start_cycle[SYS_OFMAP] = total;
+  } else {
+    int64_t first = r->sram_start_cycle[SYS_OFMAP];
+    int64_t span = r->sram_stop_cycle[SYS_OFMAP] - first + 1;
+    r->dram_start_cycle[SYS_OFMAP] = first + (int64_t)((double)span * (double)(d + 1) / words);
+  }
+  int64_t left = words % (d > 0 ? d : 1);
+  r->dram_stop_cycle[SYS_OFMAP] = total + cdiv(left > 0 ? left : d, w) - 1;
+}
+
+XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
+                             SystolicResult *out, Diag *d) {
+  XdlStatus st = systolic_check(cfg, layer, d);
+  if (st != XDL_OK) return st;
+  Geom g;
+  if (!geom_init(&g, cfg, layer))
+    return diag_error(d, XDL_ERR_INPUT, "layer too large (counts overflow 64 bits)");
+  fill_common(&g, out);
+  closed_utils(&g, out);
+  closed_sram_cycles(&g, out);
+  fast_ifmap_dram(&g, 50 * (cfg->ifmap_sram_words / 100), out);
+  fast_filter_dram(&g, 50 * (cfg->filter_sram_words / 100), out);
+  fast_ofmap_dram(&g, cfg->ofmap_sram_words, cfg->bw_mode_user ? cfg->dram_bw_words : g.C, out);
+  if (cfg->bw_mode_user) {
+    /* USER mode: the busiest operand's DRAM timeline bounds the layer (README §7). */
+    int64_t bw = cfg->dram_bw_words, busiest = 0;
+    for (int o = 0; o < SYS_N_OPERANDS; o++) {
+      int64_t words = out->dram_words[o];
+      if (o < 2) words = cdiv(words, bw) * bw;
+      out->dram_words[o] = words;
+      int64_t lines = cdiv(words, bw);
+      int64_t pf = cdiv(o == 0 ? cfg->ifmap_sram_words : cfg->filter_sram_words, 2);
+      busiest = max64(busiest, lines + (o < 2 ? lines * bw / max64(pf, 1) : 0));
+    }
+    int64_t compute = g.F * g.L;
+    out->stall_cycles = busiest > compute ? busiest - compute : 0;
+    out->total_cycles += out->stall_cycles;
+  }
+  apply_repeat(out, layer->repeat);
+  finish_ratios(&g, out);
+  return XDL_OK;
+}
+
+XdlStatus systolic_eval_gemm(const SystolicConfig *cfg, const GemmView *gemm, bool exact,
+                             SystolicResult *out, Diag *d) {
+  SysLayer l = systolic_layer_from_gemm(gemm->g > 0 ? gemm->g : 1, gemm->m, gemm->n, gemm->k);
+  return exact ? systolic_eval_exact(cfg, &l, out, d) : systolic_eval_fast(cfg, &l, out, d);
+}

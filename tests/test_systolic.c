@@ -1,0 +1,530 @@
+/* test_systolic.c — the systolic-array model against SCALE-Sim v2's reference reports
+ * (../shared/refdata/scalesim/public/reference.csv, every row, both paths), the report writer
+ * against SCALE-Sim's verbatim files, and the SCALE-Sim config/topology reader on bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------------------------------
+ * reference.csv rows
+ * ------------------------------------------------------------------------------------------ */
+enum { MAX_COLS = 64, MAX_ROWS = 512 };
+
+typedef struct RefRow {
+  char *cols[MAX_COLS];
+  char *buf;
+} RefRow;
+
+static char *ref_header[MAX_COLS];
+static int n_ref_cols;
+static RefRow ref_rows[MAX_ROWS];
+static int n_ref_rows;
+static char *ref_text;
+
+static int split_csv(char *s, char **cols) {
+  int n = 0;
+  cols[n++] = s;
+  for (; *s && n < MAX_COLS; s++)
+    if (*s == ',') *s = '\0', cols[n++] = s + 1;
+  return n;
+}
+
+static bool load_reference(void) {
+  if (ref_text) return true;
+  char *path = tu_refdata("scalesim/public/reference.csv");
+  ref_text = (char *)tu_read_file(path, NULL);
+  free(path);
+  if (!ref_text) return false;
+  char *save = NULL, *line = strtok_r(ref_text, "\n", &save);
+  line[strcspn(line, "\r")] = '\0'; /* the file has CRLF line ends */
+  n_ref_cols = split_csv(line, ref_header);
+  while ((line = strtok_r(NULL, "\n", &save)) && n_ref_rows < MAX_ROWS) {
+    line[strcspn(line, "\r")] = '\0';
+    if (split_csv(line, ref_rows[n_ref_rows].cols) == n_ref_cols) n_ref_rows++;
+  }
+  return n_ref_rows > 0;
+}
+
+static const char *col(int row, const char *name) {
+  for (int i = 0; i < n_ref_cols; i++)
+    if (strcmp(ref_header[i], name) == 0) return ref_rows[row].cols[i];
+  return "";
+}
+
+static int64_t icol(int row, const char *name) { return (int64_t)strtod(col(row, name), NULL); }
+static double dcol(int row, const char *name) { return strtod(col(row, name), NULL); }
+
+static void row_inputs(int row, SystolicConfig *c, SysLayer *l) {
+  memset(c, 0, sizeof *c);
+  c->rows = icol(row, "array_h"), c->cols = icol(row, "array_w");
+  const char *df = col(row, "dataflow");
+  c->df = strcmp(df, "os") == 0 ? DF_OS : strcmp(df, "ws") == 0 ? DF_WS : DF_IS;
+  c->ifmap_sram_words = icol(row, "ifmap_sram_kb") * 1024;
+  c->filter_sram_words = icol(row, "filter_sram_kb") * 1024;
+  c->ofmap_sram_words = icol(row, "ofmap_sram_kb") * 1024;
+  c->bw_mode_user = strcmp(col(row, "bw_mode"), "USER") == 0;
+  c->dram_bw_words = c->bw_mode_user ? icol(row, "dram_bw_words_per_cycle") : 10;
+  c->word_bytes = 1;
+  c->filter_offset = 10000000, c->ofmap_offset = 20000000;
+  SysLayer ll = {icol(row, "ifmap_h"),  icol(row, "ifmap_w"),     icol(row, "filter_h"),
+                 icol(row, "filter_w"), icol(row, "channels"),    icol(row, "num_filters"),
+                 icol(row, "stride_h"), icol(row, "stride_w"),    1};
+  *l = ll;
+}
+
+/* The integer columns and where they live in a result. */
+typedef struct IntCol {
+  const char *name;
+  int kind; /* 0 sram_words, 1 sram_start, 2 sram_stop, 3 dram_words, 4 dram_start, 5 stop */
+  int op;
+} IntCol;
+
+static const IntCol int_cols[] = {
+    {"sram_ifmap_start_cycle", 1, SYS_IFMAP},   {"sram_ifmap_stop_cycle", 2, SYS_IFMAP},
+    {"sram_ifmap_reads", 0, SYS_IFMAP},         {"sram_filter_start_cycle", 1, SYS_FILTER},
+    {"sram_filter_stop_cycle", 2, SYS_FILTER},  {"sram_filter_reads", 0, SYS_FILTER},
+    {"sram_ofmap_start_cycle", 1, SYS_OFMAP},   {"sram_ofmap_stop_cycle", 2, SYS_OFMAP},
+    {"sram_ofmap_writes", 0, SYS_OFMAP},        {"dram_ifmap_start_cycle", 4, SYS_IFMAP},
+    {"dram_ifmap_stop_cycle", 5, SYS_IFMAP},    {"dram_ifmap_reads", 3, SYS_IFMAP},
+    {"dram_filter_start_cycle", 4, SYS_FILTER}, {"dram_filter_stop_cycle", 5, SYS_FILTER},
+    {"dram_filter_reads", 3, SYS_FILTER},       {"dram_ofmap_start_cycle", 4, SYS_OFMAP},
+    {"dram_ofmap_stop_cycle", 5, SYS_OFMAP},    {"dram_ofmap_writes", 3, SYS_OFMAP},
+};
+enum { N_INT_COLS = sizeof int_cols / sizeof *int_cols };
+
+static int64_t result_int(const SystolicResult *r, const IntCol *c) {
+  switch (c->kind) {
+  case 0: return r->sram_words[c->op];
+  case 1: return r->sram_start_cycle[c->op];
+  case 2: return r->sram_stop_cycle[c->op];
+  case 3: return r->dram_words[c->op];
+  case 4: return r->dram_start_cycle[c->op];
+  default: return r->dram_stop_cycle[c->op];
+  }
+}
+
+/* Exact path: every reported number on every row, doubles compared as printed (Python repr
+ * round-trips, so equality of the parsed value is equality of the printed text). */
+static void test_reference_exact(void) {
+  CU_ASSERT_FATAL(load_reference());
+  int bad[N_INT_COLS + 12] = {0}, rows_ok = 0;
+  for (int i = 0; i < n_ref_rows; i++) {
+    SystolicConfig c;
+    SysLayer l;
+    row_inputs(i, &c, &l);
+    SystolicResult r;
+    Diag d;
+    diag_init(&d);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &r, &d), XDL_OK);
+    int before = 0;
+    for (int k = 0; k < N_INT_COLS + 12; k++) before += bad[k];
+    for (int k = 0; k < N_INT_COLS; k++)
+      if (result_int(&r, &int_cols[k]) != icol(i, int_cols[k].name)) bad[k]++;
+    bad[N_INT_COLS + 0] += r.total_cycles != icol(i, "total_cycles");
+    bad[N_INT_COLS + 1] += r.stall_cycles != icol(i, "stall_cycles");
+    bad[N_INT_COLS + 2] += r.overall_util_pct != dcol(i, "overall_util_pct");
+    bad[N_INT_COLS + 3] += r.mapping_efficiency_pct != dcol(i, "mapping_efficiency_pct");
+    bad[N_INT_COLS + 4] += r.compute_util_pct != dcol(i, "compute_util_pct");
+    const char *bw[6] = {"avg_ifmap_sram_bw", "avg_filter_sram_bw", "avg_ofmap_sram_bw",
+                         "avg_ifmap_dram_bw", "avg_filter_dram_bw", "avg_ofmap_dram_bw"};
+    for (int o = 0; o < 3; o++) {
+      bad[N_INT_COLS + 5 + o] += r.avg_sram_bw[o] != dcol(i, bw[o]);
+      bad[N_INT_COLS + 8 + o] += r.avg_dram_bw[o] != dcol(i, bw[3 + o]);
+    }
+    int after = 0;
+    for (int k = 0; k < N_INT_COLS + 12; k++) after += bad[k];
+    if (after == before) rows_ok++;
+    else {
+      printf("\n  exact mismatch: %s %s:", col(i, "run_id"), col(i, "layer_name"));
+      for (int k = 0; k < N_INT_COLS + 12; k++) if (bad[k]) printf(" %d", k);
+    }
+  }
+  printf("\n  exact path: %d/%d rows match on all 31 reported columns\n", rows_ok, n_ref_rows);
+  for (int k = 0; k < N_INT_COLS; k++)
+    if (bad[k]) printf("  column %s: %d rows differ\n", int_cols[k].name, bad[k]);
+  CU_ASSERT_EQUAL(rows_ok, n_ref_rows);
+}
+
+static double rel_err(double got, double want) {
+  return want == 0 ? fabs(got) : fabs(got - want) / fabs(want);
+}
+
+/* Fast path: closed forms must match exactly (utilisations to 1e-12 relative: the closed form
+ * differs from SCALE-Sim's fold-by-fold float sum only in the last bits); DRAM traffic of CALC
+ * rows is checked in test_reference_fast_dram. */
+static void test_reference_fast_closed(void) {
+  CU_ASSERT_FATAL(load_reference());
+  int bad_cycles = 0, bad_sram = 0, bad_sram_cyc = 0, bad_util = 0;
+  double worst_map = 0, worst_util = 0;
+  for (int i = 0; i < n_ref_rows; i++) {
+    SystolicConfig c;
+    SysLayer l;
+    row_inputs(i, &c, &l);
+    SystolicResult r;
+    Diag d;
+    diag_init(&d);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &r, &d), XDL_OK);
+    /* Compute cycles = total cycles without stalls. */
+    int64_t want_compute = icol(i, "total_cycles") - icol(i, "stall_cycles");
+    if (r.total_cycles - r.stall_cycles != want_compute) bad_cycles++;
+    for (int k = 0; k < N_INT_COLS; k++) {
+      if (int_cols[k].kind == 0 && result_int(&r, &int_cols[k]) != icol(i, int_cols[k].name))
+        bad_sram++;
+      if (!c.bw_mode_user && (int_cols[k].kind == 1 || int_cols[k].kind == 2) &&
+          result_int(&r, &int_cols[k]) != icol(i, int_cols[k].name))
+        bad_sram_cyc++;
+    }
+    double em = rel_err(r.mapping_efficiency_pct, dcol(i, "mapping_efficiency_pct"));
+    double eu = rel_err(r.compute_util_pct, dcol(i, "compute_util_pct"));
+    if (em > worst_map) worst_map = em;
+    if (eu > worst_util) worst_util = eu;
+    if (em > 1e-12 || eu > 1e-12) bad_util++;
+  }
+  printf("\n  fast path: compute cycles %d/%d, SRAM counts %d/%d, SRAM start/stop (CALC) bad %d,"
+         "\n  mapping eff. worst rel. err %.2e, compute util worst rel. err %.2e\n",
+         n_ref_rows - bad_cycles, n_ref_rows, n_ref_rows * 3 - bad_sram, n_ref_rows * 3,
+         bad_sram_cyc, worst_map, worst_util);
+  CU_ASSERT_EQUAL(bad_cycles, 0);
+  CU_ASSERT_EQUAL(bad_sram, 0);
+  CU_ASSERT_EQUAL(bad_sram_cyc, 0);
+  CU_ASSERT_EQUAL(bad_util, 0);
+}
+
+/* Fast path DRAM model: per-column worst error, CALC total within 5%, USER errors printed. */
+static void test_reference_fast_dram(void) {
+  CU_ASSERT_FATAL(load_reference());
+  double worst[3] = {0}, worst_calc = 0, worst_user_tot = 0, worst_user_cyc = 0;
+  int calc_rows = 0, calc_ok = 0;
+  for (int i = 0; i < n_ref_rows; i++) {
+    SystolicConfig c;
+    SysLayer l;
+    row_inputs(i, &c, &l);
+    SystolicResult r;
+    Diag d;
+    diag_init(&d);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &r, &d), XDL_OK);
+    const char *names[3] = {"dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"};
+    double want_tot = 0, got_tot = 0;
+    for (int o = 0; o < 3; o++) {
+      double e = rel_err((double)r.dram_words[o], dcol(i, names[o]));
+      if (!c.bw_mode_user && e > worst[o]) worst[o] = e;
+      want_tot += dcol(i, names[o]);
+      got_tot += (double)r.dram_words[o];
+    }
+    double et = rel_err(got_tot, want_tot);
+    if (c.bw_mode_user) {
+      double ec = rel_err((double)r.total_cycles, dcol(i, "total_cycles"));
+      if (et > worst_user_tot) worst_user_tot = et;
+      if (ec > worst_user_cyc) worst_user_cyc = ec;
+    } else {
+      calc_rows++;
+      calc_ok += et <= 0.05;
+      if (et > worst_calc) worst_calc = et;
+    }
+  }
+  printf("\n  fast path DRAM, CALC rows: worst rel. error ifmap %.1f%%, filter %.1f%%, ofmap"
+         " %.2f%%; total traffic worst %.1f%%, %d/%d rows within 5%%\n"
+         "  USER rows: total cycles worst %.1f%%, DRAM traffic worst %.1f%%\n",
+         worst[0] * 100, worst[1] * 100, worst[2] * 100, worst_calc * 100, calc_ok, calc_rows,
+         worst_user_cyc * 100, worst_user_tot * 100);
+  CU_ASSERT_EQUAL(calc_ok, calc_rows);
+}
+
+/* Random small layers: the fast path's closed-form SRAM start/stop cycles and counts equal the
+ * exact replay's (overhanging windows, partial folds, odd strides). */
+static void test_fast_closed_forms_random(void) {
+  unsigned seed = 12345;
+  int bad = 0;
+  for (int it = 0; it < 300; it++) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned s = seed >> 8;
+    SystolicConfig c = {.rows = 2 + s % 9, .cols = 2 + (s / 9) % 7, .df = (Dataflow)((s / 63) % 3),
+                        .ifmap_sram_words = 4096, .filter_sram_words = 4096,
+                        .ofmap_sram_words = 2048, .word_bytes = 1};
+    seed = seed * 1103515245u + 12345u;
+    s = seed >> 8;
+    SysLayer l = {.ifmap_h = 3 + s % 9, .ifmap_w = 3 + (s / 9) % 9, .channels = 1 + (s / 81) % 4,
+                  .num_filters = 1 + (s / 324) % 11, .stride_h = 1 + (s / 3564) % 4,
+                  .repeat = 1};
+    l.stride_w = 1 + (s / 14256) % 4;
+    l.filter_h = 1 + (s / 57024) % l.ifmap_h;
+    l.filter_w = 1 + (s / 513216) % l.ifmap_w;
+    SystolicResult a, b;
+    Diag d;
+    diag_init(&d);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &a, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &b, &d), XDL_OK);
+    bool same = a.total_cycles == b.total_cycles;
+    for (int o = 0; o < 3; o++)
+      same = same && a.sram_words[o] == b.sram_words[o] &&
+             a.sram_start_cycle[o] == b.sram_start_cycle[o] &&
+             a.sram_stop_cycle[o] == b.sram_stop_cycle[o];
+    same = same && a.dram_words[SYS_FILTER] == b.dram_words[SYS_FILTER];
+    if (!same) {
+      bad++;
+      printf("\n  fast/exact differ: %s %lldx%lld layer %lld %lld %lld %lld %lld %lld %lld %lld",
+             systolic_dataflow_name(c.df), (long long)c.rows, (long long)c.cols,
+             (long long)l.ifmap_h, (long long)l.ifmap_w, (long long)l.filter_h,
+             (long long)l.filter_w, (long long)l.channels, (long long)l.num_filters,
+             (long long)l.stride_h, (long long)l.stride_w);
+    }
+  }
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* A GEMM view costs exactly like SCALE-Sim's GEMM topology row; repeats scale counts. */
+static void test_gemm_view(void) {
+  SystolicConfig c = {.rows = 16, .cols = 16, .df = DF_WS, .ifmap_sram_words = 65536,
+                      .filter_sram_words = 65536, .ofmap_sram_words = 65536, .word_bytes = 1};
+  GemmView gv = {.g = 1, .m = 200, .n = 50, .k = 300};
+  SysLayer l = {200, 300, 1, 300, 1, 50, 1, 1, 1};
+  SystolicResult a, b, g3;
+  Diag d;
+  diag_init(&d);
+  CU_ASSERT_EQUAL_FATAL(systolic_eval_gemm(&c, &gv, true, &a, &d), XDL_OK);
+  CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &b, &d), XDL_OK);
+  CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof a), 0);
+  CU_ASSERT_EQUAL(a.total_cycles, 18695); /* gemm_pub4_16x16_ws G2 */
+  gv.g = 3;
+  CU_ASSERT_EQUAL_FATAL(systolic_eval_gemm(&c, &gv, false, &g3, &d), XDL_OK);
+  CU_ASSERT_EQUAL(g3.macs, 3 * a.macs);
+  CU_ASSERT_EQUAL(g3.total_cycles, 3 * (a.total_cycles + 1) - 1);
+  CU_ASSERT_EQUAL(g3.sram_words[SYS_IFMAP], 3 * a.sram_words[SYS_IFMAP]);
+}
+
+static void test_format_float(void) {
+  char b[64];
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(33.0, b, sizeof b), "33.0");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(-3275.0, b, sizeof b), "-3275.0");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(94.53125, b, sizeof b), "94.53125");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(0.1, b, sizeof b), "0.1");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(1e-05, b, sizeof b), "1e-05");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(0.0001, b, sizeof b), "0.0001");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(1e16, b, sizeof b), "1e+16");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(123456789012345.0, b, sizeof b),
+                         "123456789012345.0");
+  CU_ASSERT_STRING_EQUAL(scalesim_format_float(84.99102675770285, b, sizeof b),
+                         "84.99102675770285");
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Reports against SCALE-Sim's verbatim files.
+ * ------------------------------------------------------------------------------------------ */
+static void check_run(const char *run_id, const char *topo_file, bool gemm) {
+  char rel[512], *cfg_path, *topo_path;
+  snprintf(rel, sizeof rel, "scalesim/public/%s/%s.cfg", run_id, run_id);
+  cfg_path = tu_refdata(rel);
+  snprintf(rel, sizeof rel, "scalesim/public/%s/%s", run_id, topo_file);
+  topo_path = tu_refdata(rel);
+  Diag d;
+  diag_init(&d);
+  ScaleSimConfig sc;
+  ScaleSimTopology topo;
+  CU_ASSERT_EQUAL_FATAL(scalesim_read_config(cfg_path, &sc, &d), XDL_OK);
+  CU_ASSERT_EQUAL_FATAL(scalesim_read_topology(topo_path, gemm, &topo, &d), XDL_OK);
+  CU_ASSERT_STRING_EQUAL(sc.run_name, run_id);
+  SystolicConfig c = {.rows = sc.array_h, .cols = sc.array_w,
+                      .df = sc.dataflow[0] == 'o' ? DF_OS : sc.dataflow[0] == 'w' ? DF_WS : DF_IS,
+                      .ifmap_sram_words = sc.ifmap_sram_kb * 1024,
+                      .filter_sram_words = sc.filter_sram_kb * 1024,
+                      .ofmap_sram_words = sc.ofmap_sram_kb * 1024, .bw_mode_user = sc.bw_user,
+                      .dram_bw_words = sc.bw_user ? sc.bandwidth : 10, .word_bytes = 1};
+  SystolicResult res[16];
+  CU_ASSERT_FATAL(topo.n_layers <= 16);
+  for (int i = 0; i < topo.n_layers; i++) {
+    const ScaleSimLayer *l = &topo.layers[i];
+    SysLayer sl = {l->ifmap_h,     l->ifmap_w,  l->filter_h, l->filter_w, l->channels,
+                   l->num_filters, l->stride_h, l->stride_w, 1};
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &sl, &res[i], &d), XDL_OK);
+  }
+  char dir[] = "/tmp/xdl_test_systolic_XXXXXX";
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  CU_ASSERT_EQUAL(scalesim_write_reports(dir, sc.run_name, res, topo.n_layers, &d), XDL_OK);
+  const char *files[3] = {"COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv",
+                          "DETAILED_ACCESS_REPORT.csv"};
+  for (int k = 0; k < 3; k++) {
+    char mine[600];
+    snprintf(mine, sizeof mine, "%s/%s/%s", dir, run_id, files[k]);
+    snprintf(rel, sizeof rel, "scalesim/public/%s/%s", run_id, files[k]);
+    char *ref = tu_refdata(rel);
+    size_t n1 = 0, n2 = 0;
+    uint8_t *a = tu_read_file(mine, &n1), *b = tu_read_file(ref, &n2);
+    CU_ASSERT_PTR_NOT_NULL(a);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    CU_ASSERT(a && b && n1 == n2 && memcmp(a, b, n1) == 0);
+    if (!(a && b && n1 == n2 && memcmp(a, b, n1) == 0))
+      printf("\n  report differs: %s vs %s", mine, ref);
+    free(a);
+    free(b);
+    free(ref);
+    remove(mine);
+  }
+  snprintf(rel, sizeof rel, "%s/%s", dir, run_id);
+  rmdir(rel);
+  rmdir(dir);
+  scalesim_topology_free(&topo);
+  free(cfg_path);
+  free(topo_path);
+}
+
+static void test_reports_verbatim(void) {
+  check_run("alexnet_32x32_os", "alexnet.csv", false);
+  check_run("yolo_tiny_conv6_conv9_8x8_is", "yolo_tiny_conv6_conv9.csv", false);
+  check_run("gemm_pub4_32x8_ws_userbw16", "gemm_pub4.csv", true);
+  check_run("gemm_pub4_16x16_os_sram16k", "gemm_pub4.csv", true);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Reader: bad input gives XDL_ERR_INPUT and a file:line message.
+ * ------------------------------------------------------------------------------------------ */
+static char tmpdir[64];
+
+static const char *write_tmp(const char *name, const char *text) {
+  static char path[256];
+  if (!tmpdir[0]) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/xdl_scalesim_io_XXXXXX");
+    if (!mkdtemp(tmpdir)) return NULL;
+  }
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return NULL;
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+static const char *good_cfg =
+    "[general]\nrun_name = t\n\n[architecture_presets]\nArrayHeight:    8\nArrayWidth:     8\n"
+    "IfmapSramSzkB:   64\nFilterSramSzkB:  64\nOfmapSramSzkB:   64\nIfmapOffset:    0\n"
+    "FilterOffset:   10000000\nOfmapOffset:    20000000\nBandwidth : 10\nDataflow : os\n"
+    "MemoryBanks:   1\n\n[run_presets]\nInterfaceBandwidth: CALC\n";
+
+static void expect_cfg_error(const char *text, const char *needle) {
+  const char *p = write_tmp("bad.cfg", text);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+  ScaleSimConfig sc;
+  Diag d;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(scalesim_read_config(p, &sc, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, needle));
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "bad.cfg"));
+  if (!strstr(d.msg, needle)) printf("\n  message '%s' lacks '%s'", d.msg, needle);
+}
+
+static void expect_topo_error(const char *text, bool gemm, const char *needle) {
+  const char *p = write_tmp("bad.csv", text);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+  ScaleSimTopology t;
+  Diag d;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(scalesim_read_topology(p, gemm, &t, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, needle));
+  if (!strstr(d.msg, needle)) printf("\n  message '%s' lacks '%s'", d.msg, needle);
+}
+
+static char *replace(const char *text, const char *from, const char *to) {
+  static char out[2048];
+  const char *at = strstr(text, from);
+  snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  return out;
+}
+
+static void test_reader_good(void) {
+  const char *p = write_tmp("good.cfg", good_cfg);
+  ScaleSimConfig sc;
+  Diag d;
+  diag_init(&d);
+  CU_ASSERT_EQUAL_FATAL(scalesim_read_config(p, &sc, &d), XDL_OK);
+  CU_ASSERT_EQUAL(sc.array_h, 8);
+  CU_ASSERT_STRING_EQUAL(sc.dataflow, "os");
+  CU_ASSERT_FALSE(sc.bw_user);
+  p = write_tmp("good.csv", "Layer name, H, W, Fh, Fw, C, N, S,\n"
+                            "Conv1     ,224   ,224 ,11 ,11 ,3 ,96 ,4 ,\n"
+                            "Conv2,27,27,5,5,96,256,1,2,\n\n");
+  ScaleSimTopology t;
+  CU_ASSERT_EQUAL_FATAL(scalesim_read_topology(p, false, &t, &d), XDL_OK);
+  CU_ASSERT_EQUAL(t.n_layers, 2);
+  CU_ASSERT_STRING_EQUAL(t.layers[0].name, "Conv1");
+  CU_ASSERT_EQUAL(t.layers[0].stride_w, 4);
+  CU_ASSERT_EQUAL(t.layers[1].stride_h, 1);
+  CU_ASSERT_EQUAL(t.layers[1].stride_w, 2);
+  CU_ASSERT_EQUAL(t.layers[1].line, 3);
+  scalesim_topology_free(&t);
+  p = write_tmp("good_gemm.csv", "Layer, M, N, K,\nG1, 64, 32, 16,\n");
+  CU_ASSERT_EQUAL_FATAL(scalesim_read_topology(p, true, &t, &d), XDL_OK);
+  CU_ASSERT_EQUAL(t.layers[0].ifmap_h, 64);
+  CU_ASSERT_EQUAL(t.layers[0].filter_w, 16);
+  CU_ASSERT_EQUAL(t.layers[0].num_filters, 32);
+  scalesim_topology_free(&t);
+}
+
+static void test_reader_bad(void) {
+  ScaleSimConfig sc;
+  Diag d;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(scalesim_read_config("/nonexistent/x.cfg", &sc, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "/nonexistent/x.cfg"));
+  expect_cfg_error(replace(good_cfg, "Dataflow : os", "Dataflow : xs"), "bad.cfg:14:");
+  expect_cfg_error(replace(good_cfg, "ArrayHeight:    8", "ArrayHeight:    eight"),
+                   "bad.cfg:5:");
+  expect_cfg_error(replace(good_cfg, "ArrayWidth:     8", "ArrayWidth:     0"), "bad.cfg:6:");
+  expect_cfg_error(replace(good_cfg, "IfmapSramSzkB:   64", "IfmapSramSzkB:   0"),
+                   "bad.cfg:7:");
+  expect_cfg_error(replace(good_cfg, "FilterSramSzkB:  64\n", ""), "missing key FilterSramSzkB");
+  expect_cfg_error("[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 1\n"
+                   "FilterSramSzkB: 1\nOfmapSramSzkB: 1\nDataflow: ws\n[run_presets]\n"
+                   "InterfaceBandwidth: USER\n",
+                   "bad.cfg:9: InterfaceBandwidth USER needs Bandwidth");
+  expect_cfg_error(replace(good_cfg, "CALC", "FAST"), "bad.cfg:18:");
+  ScaleSimTopology t;
+  CU_ASSERT_EQUAL(scalesim_read_topology("/nonexistent/t.csv", false, &t, &d), XDL_ERR_INPUT);
+  const char *hdr = "Layer name, H, W, Fh, Fw, C, N, S,\n";
+  char buf[512];
+  snprintf(buf, sizeof buf, "%sConv1,224,224,11,11,3,96,4,\nConv2,27,x,5,5,96,256,1,\n", hdr);
+  expect_topo_error(buf, false, "bad.csv:3: IFMAP width");
+  snprintf(buf, sizeof buf, "%sConv1,224,224,11,11,3,96,\n", hdr);
+  expect_topo_error(buf, false, "bad.csv:2: expected");
+  snprintf(buf, sizeof buf, "%sConv1,224,224,11,11,3,96,0,\n", hdr);
+  expect_topo_error(buf, false, "bad.csv:2: stride");
+  snprintf(buf, sizeof buf, "%sConv1,224,224,11,11,3,96,-4,\n", hdr);
+  expect_topo_error(buf, false, "bad.csv:2: stride");
+  snprintf(buf, sizeof buf, "%sConv1,8,8,11,3,3,96,1,\n", hdr);
+  expect_topo_error(buf, false, "bad.csv:2: filter 11x3 larger than input 8x8");
+  snprintf(buf, sizeof buf, "%s", hdr);
+  expect_topo_error(buf, false, "no layers");
+  expect_topo_error("Layer, M, N, K,\nG1, 64, 0, 16,\n", true, "bad.csv:2: N");
+  expect_topo_error("Layer, M, N, K,\nG1, 64, 16,\n", true, "bad.csv:2: expected");
+}
+
+int main(void) {
+  CU_TestInfo tests[] = {
+      {"reference rows, exact path: every column", test_reference_exact},
+      {"reference rows, fast path: closed forms", test_reference_fast_closed},
+      {"reference rows, fast path: CALC DRAM within 5%", test_reference_fast_dram},
+      {"random layers: fast closed forms equal exact replay", test_fast_closed_forms_random},
+      {"GEMM view equals SCALE-Sim GEMM row; repeats scale", test_gemm_view},
+      {"Python float repr", test_format_float},
+      {"reports byte-identical to SCALE-Sim's", test_reports_verbatim},
+      {"reader accepts SCALE-Sim files", test_reader_good},
+      {"reader rejects bad input with file:line", test_reader_bad},
+      CU_TEST_INFO_NULL,
+  };
+  int rc = tu_run_suite("systolic", tests);
+  free(ref_text);
+  if (tmpdir[0]) { /* the reader tests' temporary files */
+    const char *names[] = {"bad.cfg", "bad.csv", "good.cfg", "good.csv", "good_gemm.csv"};
+    char path[256];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+      snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+      remove(path);
+    }
+    rmdir(tmpdir);
+  }
+  return rc;
+}
