@@ -44,11 +44,15 @@ struct Onnx__TensorProto;
 /* Reads a whole file into xdl_malloc'd memory (free with xdl_free). NULL with a one-line error
  * naming path for a missing, unreadable or empty file or a directory. */
 uint8_t *onnx_read_file(const char *path, size_t *len, Diag *d);
-/* Unpacks a message with every allocation going through xdl_malloc. NULL on corrupt input or
- * out of memory (*oom tells which); free the result with onnx_pb_free. */
+typedef enum OnnxPbError { PB_OK, PB_CORRUPT, PB_NO_MEMORY, PB_TOO_DEEP } OnnxPbError;
+/* Unpacks a message with every allocation going through xdl_malloc, after checking that its
+ * messages nest at most 64 deep (protobuf-c recurses without a limit). NULL with the reason in
+ * *err on failure; free the result with onnx_pb_free. */
 void *onnx_pb_unpack(const struct ProtobufCMessageDescriptor *desc, const uint8_t *buf,
-                     size_t len, bool *oom);
+                     size_t len, OnnxPbError *err);
 void onnx_pb_free(void *msg);
+/* Records the one-line error for a failed unpack of path (what: "ONNX model", ...). */
+XdlStatus onnx_pb_error(OnnxPbError err, const char *path, const char *what, Diag *d);
 /* Validates a TensorProto's data type, rank and dims; what names it in errors (e.g.
  * "initializer 'w'"), path prefixes them. */
 XdlStatus onnx_tensor_header(const struct Onnx__TensorProto *tp, const char *path,
@@ -75,5 +79,41 @@ typedef struct ExportOptions {
  * written as external data in "<stem>.weights", which is never created. Same graph and options
  * give the same bytes. Errors name the path (and the node or tensor). opts may be NULL. */
 XdlStatus onnx_save(const Graph *g, const char *path, const ExportOptions *opts, Diag *d);
+
+/* ------------------------------------------------------------------------------------------
+ * scalesim_read.c — SCALE-Sim v2's config (.cfg) and topology (.csv) files as plain structs.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct ScaleSimConfig {
+  char run_name[256];
+  int64_t array_h, array_w;                /* ArrayHeight (rows), ArrayWidth (columns) */
+  int64_t ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb;
+  int64_t ifmap_offset, filter_offset, ofmap_offset; /* words; defaults 0, 1e7, 2e7 */
+  char dataflow[4];                        /* "os", "ws" or "is" */
+  bool bw_user;                            /* InterfaceBandwidth: USER (else CALC) */
+  int64_t bandwidth;                       /* first value of Bandwidth; 0 if absent */
+} ScaleSimConfig;
+
+typedef struct ScaleSimLayer {
+  char name[128];                          /* trimmed layer name */
+  int64_t ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride_h, stride_w;
+  int64_t gemm_m, gemm_n, gemm_k;          /* GEMM rows only (else 0) */
+  int line;                                /* 1-based line in the topology file */
+} ScaleSimLayer;
+
+typedef struct ScaleSimTopology {
+  ScaleSimLayer *layers;                   /* owned; free with scalesim_topology_free */
+  int n_layers, cap_layers;
+} ScaleSimTopology;
+
+/* Reads a SCALE-Sim config. Errors (unreadable file, missing key, non-numeric or non-positive
+ * value, unknown dataflow or bandwidth mode, USER mode without Bandwidth) name file:line. */
+XdlStatus scalesim_read_config(const char *path, ScaleSimConfig *out, Diag *d);
+/* Reads a topology: the header line is skipped, a trailing comma ends each row. Conv rows:
+ * name, H, W, Fh, Fw, channels, filters, stride[, stride_w]; GEMM rows (gemm = true): name, M,
+ * N, K, stored as SCALE-Sim's conv translation too (H = M, W = K, Fh = 1, Fw = K, Ch = 1).
+ * Rejects missing/non-numeric fields, sizes or strides <= 0, filters larger than the input and
+ * files without layers, naming file:line. */
+XdlStatus scalesim_read_topology(const char *path, bool gemm, ScaleSimTopology *out, Diag *d);
+void scalesim_topology_free(ScaleSimTopology *t);
 
 #endif
