@@ -102,7 +102,16 @@ static XdlStatus cost_array_task(const CostCtx *c, const Task *t, bool exact, Ta
   const GemmView *v = &t->gemm;
   if (v->g <= 0 || v->m <= 0 || v->n <= 0 || v->k <= 0) return XDL_OK;
   SystolicResult r;
-  XdlStatus st = systolic_eval_gemm(&c->cfg, v, exact, &r, d);
+  XdlStatus st;
+  if (t->conv.kernel_h > 0) { /* a 2-D conv: SCALE-Sim's conv-layer addresses, once per group */
+    SysLayer layer = {t->conv.in_h,     t->conv.in_w,     t->conv.kernel_h, t->conv.kernel_w,
+                      t->conv.channels, t->conv.filters,  t->conv.stride_h, t->conv.stride_w,
+                      v->g};
+    st = exact ? systolic_eval_exact(&c->cfg, &layer, &r, d)
+               : systolic_eval_fast(&c->cfg, &layer, &r, d);
+  } else {
+    st = systolic_eval_gemm(&c->cfg, v, exact, &r, d);
+  }
   if (st != XDL_OK) return st;
   tc->cycles = r.total_cycles + 1;
   tc->stall_cycles = r.stall_cycles;

@@ -25,6 +25,13 @@ typedef struct Task {
   OpKind op;
   TaskUnit unit;
   GemmView gemm;        /* UNIT_ARRAY: g x (m, n, k) */
+  /* A 2-D convolution at batch 1 as SCALE-Sim sees a conv layer, per group: the input rows and
+   * columns its windows actually read (padding included), kernel, channels, filters, strides.
+   * With it the array model sees the im2col addresses (overlapping windows reuse DRAM data)
+   * exactly as for a SCALE-Sim topology row; all zero for other tasks (GEMM view only). */
+  struct {
+    int64_t in_h, in_w, kernel_h, kernel_w, channels, filters, stride_h, stride_w;
+  } conv;
   int64_t macs;         /* UNIT_ARRAY: g*m*n*k */
   VecClass vec_class;   /* UNIT_VECTOR */
   int64_t vec_ops;      /* UNIT_VECTOR: element operations */

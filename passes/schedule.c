@@ -22,6 +22,38 @@ static bool sum_elems(const Graph *g, const uint32_t *ids, int n, bool skip_cons
   return true;
 }
 
+/* Fills t->conv for a 2-D, batch-1, undilated Conv (see passes.h); leaves it zero otherwise,
+ * so the task reaches the array through its GEMM view. The input SCALE-Sim should see is the
+ * part the windows cover: (out - 1) * stride + kernel rows and columns of the padded input, so
+ * its ceil-based output size equals the real one. */
+static void conv_geometry(const Graph *g, uint32_t n, Task *t) {
+  const Node *nd = &g->nodes[n];
+  if (nd->op != OP_CONV || nd->n_inputs < 2 || nd->inputs[1] == IR_NONE) return;
+  const Tensor *x = &g->tensors[nd->inputs[0]], *w = &g->tensors[nd->inputs[1]];
+  const Tensor *y = &g->tensors[nd->outputs[0]];
+  if (x->rank != 4 || w->rank != 4 || y->rank != 4 || x->dims[0] != 1) return;
+  const Attr *dil = ir_node_attr(g, n, "dilations");
+  if (dil && dil->kind == ATTR_INTS)
+    for (int i = 0; i < dil->n; i++)
+      if (dil->ints[i] != 1) return;
+  int64_t sh = 1, sw = 1;
+  const Attr *st = ir_node_attr(g, n, "strides");
+  if (st && st->kind == ATTR_INTS && st->n == 2) {
+    sh = st->ints[0];
+    sw = st->ints[1];
+  }
+  int64_t groups = ir_attr_int(g, n, "group", 1);
+  if (groups < 1 || y->dims[2] < 1 || y->dims[3] < 1) return;
+  t->conv.kernel_h = w->dims[2];
+  t->conv.kernel_w = w->dims[3];
+  t->conv.in_h = (y->dims[2] - 1) * sh + w->dims[2];
+  t->conv.in_w = (y->dims[3] - 1) * sw + w->dims[3];
+  t->conv.channels = w->dims[1];
+  t->conv.filters = w->dims[0] / groups;
+  t->conv.stride_h = sh;
+  t->conv.stride_w = sw;
+}
+
 /* Records status with "FILE: node 'NAME' (Op): msg" (no file prefix for in-memory graphs). */
 static XdlStatus node_error(const Graph *g, uint32_t n, Diag *d, XdlStatus status,
                             const char *msg) {
@@ -63,6 +95,7 @@ XdlStatus schedule_build(const Graph *g, Schedule *s, Diag *d) {
       t.gemm = w.gemm;
       t.macs = w.macs;
       t.vec_class = VEC_NONE;
+      conv_geometry(g, n, &t);
       if (!ir_add_ok(s->total_macs, t.macs, &s->total_macs))
         return node_error(g, n, d, XDL_ERR_INPUT, "total MAC count overflows int64");
     } else {
