@@ -1,6 +1,7 @@
 /* frontend.h — readers that turn foreign input files into XploreDL's own structs: ONNX models
- * into the graph IR (protobuf-c stays inside onnx_import.c) and SCALE-Sim's config/topology
- * files into plain layer lists. Nothing here knows about cost models. */
+ * into the graph IR and back (protobuf-c stays inside onnx_import.c, onnx_tensor.c and
+ * onnx_export.c), and SCALE-Sim's config/topology files into plain layer lists. Nothing here
+ * knows about cost models. */
 #ifndef XDL_FRONTEND_H
 #define XDL_FRONTEND_H
 
@@ -20,13 +21,15 @@ typedef struct ImportOptions {
   const char *const *dim_names;  /* borrowed */
   const int64_t *dim_values;
   int n_dims;
-  const char *const *input_pb_paths; /* borrowed; NULL entries skip that input */
+  const char *const *input_pb_paths; /* borrowed; a NULL entry keeps the declared type */
   int n_input_pb;
   bool keep_weight_bytes;        /* keep inline initializer bytes (for the interpreter) */
 } ImportOptions;
 
 /* Reads an ONNX file, imports it and infers every shape. Returns NULL with the first error
- * (naming the file and, where it applies, the node) in d. opts may be NULL. */
+ * (naming the file and, where it applies, the node) in d; d->unsupported is set when that
+ * error is a feature XploreDL lacks (operators, non-tensor graph inputs) rather than a broken
+ * file. opts may be NULL. */
 Graph *onnx_load(const char *path, const ImportOptions *opts, Diag *d);
 /* The same from bytes already in memory (path is used in messages only). */
 Graph *onnx_load_buffer(const uint8_t *buf, size_t len, const char *path,

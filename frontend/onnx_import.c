@@ -31,7 +31,7 @@ typedef struct Importer {
 } Importer;
 
 /* Attribute lists longer than this are rejected as absurd (ONNX ops have a dozen at most). */
-enum { MAX_NODE_ATTRS = 4096 };
+enum { MAX_NODE_ATTRS = 128 };
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
 
@@ -383,7 +383,9 @@ static XdlStatus import_attrs(Importer *im, size_t k, uint32_t nid) {
   Arena *ar = &im->g->arena;
   size_t n = np->n_attribute;
   if (!n) return XDL_OK;
-  if (n > MAX_NODE_ATTRS) return im_node_fail(im, k, "has %zu attributes", n);
+  if (n > MAX_NODE_ATTRS)
+    return im_node_fail(im, k, "has %zu attributes, more than the %d supported", n,
+                        MAX_NODE_ATTRS);
   Attr *attrs = arena_alloc(ar, n * sizeof *attrs);
   if (!attrs) return im_fail(im, XDL_ERR_INTERNAL, "out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -561,11 +563,13 @@ static XdlStatus sort_nodes(Importer *im, const NodeLinks *L, uint32_t *order) {
       if (--indeg[succ[j]] == 0) heap_push(heap, &n_heap, succ[j]);
   }
   if (n_done < n) {
-    /* Every node left has a producer that is also left; walking producers n times from any
-     * of them must end on a cycle. */
+    /* Every node left has a producer that is also left: walking producers from any of them
+     * revisits a node, and that node is on a cycle. heap[] marks the visited ones. */
     size_t u = 0;
     while (!indeg[u]) u++;
-    for (size_t step = 0; step < n; step++)
+    memset(heap, 0, (n + 1) * sizeof *heap);
+    while (!heap[u]) {
+      heap[u] = 1;
       for (size_t j = L->in_off[u]; j < L->in_off[u + 1]; j++) {
         uint32_t t = L->in_ids[j];
         if (t != IR_NONE && t >= L->base && indeg[L->prod[t - L->base]]) {
@@ -573,6 +577,7 @@ static XdlStatus sort_nodes(Importer *im, const NodeLinks *L, uint32_t *order) {
           break;
         }
       }
+    }
     st = im_node_fail(im, u, "is on a cycle: the graph is not acyclic");
   }
 fail:
@@ -613,9 +618,10 @@ static XdlStatus import_nodes(Importer *im) {
   for (size_t i = 0; i < n; i++) {
     size_t k = order[i];
     const Onnx__NodeProto *np = gp->node[k];
+    const char *name = np->name; /* repeated names are made unique by ir_add_node */
     Diag ld;
     diag_init(&ld);
-    uint32_t nid = ir_add_node(im->g, im->ops[k], np->name, L.in_ids + L.in_off[k],
+    uint32_t nid = ir_add_node(im->g, im->ops[k], name, L.in_ids + L.in_off[k],
                                (int)np->n_input, L.out_ids + L.out_off[k], (int)np->n_output,
                                &ld);
     if (nid == IR_NONE) {

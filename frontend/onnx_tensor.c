@@ -118,8 +118,9 @@ static OnnxPbError pb_check(const ProtobufCMessageDescriptor *desc, const uint8_
     case 2: { /* length-delimited: bytes, strings, packed scalars or a submessage */
       if (!pb_varint(&p, end, &n) || n > (uint64_t)(end - p)) return PB_CORRUPT;
       const ProtobufCFieldDescriptor *f =
-          key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
-                                 : NULL;
+          key >> 3 <= UINT32_MAX
+              ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+              : NULL;
       if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
         OnnxPbError e = pb_check(f->descriptor, p, p + n, depth + 1);
         if (e != PB_OK) return e;

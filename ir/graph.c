@@ -123,8 +123,8 @@ uint32_t ir_add_tensor_unique(Graph *g, const char *base, DataType dt, TensorRol
                               int rank, const int64_t *dims, Diag *d) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", base);
-  for (uint32_t k = 1; map_get(&g->tensor_names, buf) != IR_NONE; k++)
-    snprintf(buf, sizeof buf, "%.480s_%u", base, k);
+  while (map_get(&g->tensor_names, buf) != IR_NONE) /* the serial keeps repeats O(1) */
+    snprintf(buf, sizeof buf, "%.480s_%u", base, ++g->name_serial);
   return ir_add_tensor(g, buf, dt, role, rank, dims, d);
 }
 
@@ -136,15 +136,14 @@ uint32_t ir_add_node(Graph *g, OpKind op, const char *name, const uint32_t *inpu
     name = buf;
   }
   if (map_get(&g->node_names, name) != IR_NONE) {
-    /* ONNX does not require unique node names; keep ours unique for lookups and reports. */
-    char *ubuf = buf;
+    /* ONNX does not require unique node names; keep ours unique for lookups and reports. A
+     * graph-wide serial keeps this O(1) however often a name repeats. */
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s", name);
-    for (uint32_t k = 1;; k++) {
-      snprintf(ubuf, sizeof buf, "%.480s#%u", tmp, k);
-      if (map_get(&g->node_names, ubuf) == IR_NONE) break;
-    }
-    name = ubuf;
+    do
+      snprintf(buf, sizeof buf, "%.480s#%u", tmp, ++g->name_serial);
+    while (map_get(&g->node_names, buf) != IR_NONE);
+    name = buf;
   }
   if (g->n_nodes == IR_NONE - 1 ||
       !xdl_grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof(Node)))

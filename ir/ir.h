@@ -238,6 +238,7 @@ struct Graph {
   uint32_t n_nodes, cap_nodes;
   NameMap tensor_names;
   NameMap node_names;
+  uint32_t name_serial;  /* suffix source for generated and de-duplicated names */
   uint32_t *inputs, *outputs; /* graph inputs (not initializers) and outputs */
   uint32_t n_inputs, n_outputs, cap_inputs, cap_outputs;
   const char *name;      /* model name (file stem) */
