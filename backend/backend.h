@@ -304,8 +304,13 @@ void space_default(DesignSpace *out);
  * mode (a bandwidth only matters when it limits); sram_kib sets all three SRAMs. */
 bool space_apply(Accel *a, const char *param, double value);
 const char *const *space_param_names(int *count);
-/* The accelerator of point index i (mixed-radix over the params, first param slowest). */
+/* A name's index in space_param_names (-1 if unknown), and space_apply by that index. */
+int space_param_id(const char *name);
+void space_apply_id(Accel *a, int id, double value);
+/* The accelerator of point index i (mixed-radix over the params, first param slowest); every
+ * param name must be known. space_point_ids takes the params' ids precomputed (sweeps). */
 void space_point(const DesignSpace *s, int64_t i, Accel *out);
+void space_point_ids(const DesignSpace *s, const int *ids, int64_t i, Accel *out);
 /* The value of every param at point i into values[0..n_params). */
 void space_point_values(const DesignSpace *s, int64_t i, double *values);
 /* Formats a param's value: os/ws/is for the dataflow, %.9g otherwise. Returns buf. */
@@ -331,7 +336,7 @@ typedef struct DseResult {
   Objective objs[OBJ_N];  /* the objectives the Pareto marks refer to */
   int n_objs;
   int64_t n_array_configs; /* distinct systolic configurations (groups) */
-  int32_t n_gemms;         /* distinct GEMMs of the schedule */
+  int32_t n_layers;        /* distinct systolic-model layers (GEMMs, convs) of the schedule */
 } DseResult;
 
 /* Called from the calling thread while the sweep runs (done points of total), last with

@@ -36,7 +36,7 @@ expect 0 "top-level --help" -- "$bin" --help
 "$bin" >/dev/null 2>&1
 [ $? -eq 2 ] && passes=$((passes + 1)) || { fails=$((fails + 1)); echo "FAIL: no command: want exit 2"; }
 expect 2 "unknown command" -- "$bin" frobnicate
-for cmd in inspect scalesim; do
+for cmd in inspect scalesim estimate explore zoo; do
   expect 0 "$cmd --help" -- "$bin" "$cmd" --help
   grep -q "usage: xploredl $cmd" "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: $cmd --help text"; }
   expect 2 "$cmd unknown option" -- "$bin" "$cmd" --no-such-option
@@ -66,6 +66,71 @@ expect 0 "scalesim gemm" -- "$bin" scalesim -c "$run/gemm_pub4_16x16_ws.cfg" -t 
 [ -f "$tmp/out1/gemm_pub4_16x16_ws/COMPUTE_REPORT.csv" ] || { fails=$((fails + 1)); echo "FAIL: scalesim report missing"; }
 expect 2 "scalesim missing config" -- "$bin" scalesim -c "$tmp/none.cfg" -t "$run/gemm_pub4.csv" -p "$tmp/out2"
 [ ! -e "$tmp/out2/gemm_pub4_16x16_ws" ] || { fails=$((fails + 1)); echo "FAIL: scalesim wrote output on error"; }
+
+# estimate: a preset, a shipped XML description, JSON; bad input → one line, exit 2.
+expect 0 "estimate alexnet on a preset" -- "$bin" estimate "$ref/onnx/alexnet.nodata.onnx" --arch tpu-like
+grep -q '^  MACs  *714188480$' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: estimate MACs total"; }
+expect 0 "estimate --json" -- "$bin" estimate "$ref/onnx/alexnet.nodata.onnx" --arch edge-16x16 --json
+grep -q '"totals":{"macs":714188480' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: estimate JSON totals"; }
+expect 0 "estimate with an XML accelerator" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch "$src/models/accel/edge-16x16.xml"
+expect 2 "estimate unknown preset" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch no-such-accel
+expect 2 "estimate missing arch file" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch "$tmp/none.xml"
+echo "<accel>" >"$tmp/bad.xml"
+expect 2 "estimate malformed arch XML" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch "$tmp/bad.xml"
+expect 2 "estimate without --arch" -- "$bin" estimate "$ref/onnx/lenet5.onnx"
+expect 2 "estimate --arch without value" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch
+expect 2 "estimate missing model" -- "$bin" estimate "$tmp/nope.onnx" --arch tpu-like
+expect 2 "estimate --batch 0" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch tpu-like --batch 0
+
+# explore: the default space writes four files and prints the front; bad input → one line,
+# exit 2, and no output directory.
+expect 0 "explore lenet5, default space" -- "$bin" explore "$ref/onnx/lenet5.onnx" --out "$tmp/x1" --jobs 2
+for f in points.csv pareto.csv pareto.json pareto.svg; do
+  [ -s "$tmp/x1/$f" ] || { fails=$((fails + 1)); echo "FAIL: explore did not write $f"; }
+done
+head -1 "$tmp/x1/points.csv" | grep -q ',cycles,latency_s,energy_j,power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto$' \
+  || { fails=$((fails + 1)); echo "FAIL: explore points.csv header"; }
+grep -q 'Pareto-optimal' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: explore table"; }
+cat >"$tmp/space.xml" <<'XML'
+<space base="edge-16x16">
+  <param name="rows"><values>8 16</values></param>
+  <param name="dataflow"><values>os ws</values></param>
+  <param name="clock_mhz"><range start="200" stop="600" step="200"/></param>
+</space>
+XML
+expect 0 "explore with a space file, --json" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/space.xml" --out "$tmp/x2" --json --objectives latency,energy
+grep -q '"n_points": *12' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: explore --json n_points"; }
+[ "$(wc -l <"$tmp/x2/points.csv")" -eq 13 ] || { fails=$((fails + 1)); echo "FAIL: explore points.csv rows"; }
+sed 's/clock_mhz/clock_ghz/' "$tmp/space.xml" >"$tmp/unknown.xml"
+expect 2 "explore unknown space parameter" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/unknown.xml" --out "$tmp/x3"
+grep -q 'unknown.xml:4:' "$tmp/err" || { fails=$((fails + 1)); echo "FAIL: explore unknown param line"; }
+sed 's/step="200"/step="0"/' "$tmp/space.xml" >"$tmp/step0.xml"
+expect 2 "explore step 0" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/step0.xml" --out "$tmp/x3"
+sed 's/<values>8 16</<values>8 16/' "$tmp/space.xml" >"$tmp/malformed.xml"
+expect 2 "explore malformed space" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/malformed.xml" --out "$tmp/x3"
+sed 's|</space>|  <constraints max_area_mm2="0.000001"/>\n</space>|' "$tmp/space.xml" >"$tmp/infeasible.xml"
+expect 2 "explore infeasible space" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/infeasible.xml" --out "$tmp/x3"
+expect 2 "explore missing model" -- "$bin" explore "$tmp/nope.onnx" --out "$tmp/x3"
+expect 2 "explore bad objective" -- "$bin" explore "$ref/onnx/lenet5.onnx" --objectives speed --out "$tmp/x3"
+expect 2 "explore --jobs -1" -- "$bin" explore "$ref/onnx/lenet5.onnx" --jobs -1 --out "$tmp/x3"
+[ ! -e "$tmp/x3" ] || { fails=$((fails + 1)); echo "FAIL: explore wrote output on error"; }
+echo "not a folder" >"$tmp/blocker"
+expect 2 "explore unwritable output directory" -- "$bin" explore "$ref/onnx/lenet5.onnx" --out "$tmp/blocker/out"
+grep -q "blocker/out" "$tmp/err" || { fails=$((fails + 1)); echo "FAIL: explore error names the directory"; }
+
+# zoo: every model of a folder; a broken one is listed with its error and exit 2.
+mkdir -p "$tmp/zoo"
+cp "$ref/onnx/lenet5.onnx" "$tmp/zoo/a_lenet5.onnx"
+expect 0 "zoo --arch" -- "$bin" zoo "$tmp/zoo" --arch edge-16x16 --out "$tmp/z1"
+grep -q '^a_lenet5,416520,1,1,1,' "$tmp/z1/zoo.csv" || { fails=$((fails + 1)); echo "FAIL: zoo.csv row"; }
+expect 0 "zoo explore" -- "$bin" zoo "$tmp/zoo" --space "$tmp/space.xml" --out "$tmp/z2"
+[ -s "$tmp/z2/a_lenet5/pareto.svg" ] || { fails=$((fails + 1)); echo "FAIL: zoo per-model reports"; }
+echo "junk" >"$tmp/zoo/b_broken.onnx"
+"$bin" zoo "$tmp/zoo" --arch tpu-like --out "$tmp/z3" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q '^b_broken.*error' "$tmp/out" && grep -q '^a_lenet5 ' "$tmp/out" \
+  && passes=$((passes + 1)) || { fails=$((fails + 1)); echo "FAIL: zoo with a broken model"; }
+expect 2 "zoo missing folder" -- "$bin" zoo "$tmp/no-such-dir"
+expect 2 "zoo --arch and --space" -- "$bin" zoo "$tmp/zoo" --arch tpu-like --space "$tmp/space.xml"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

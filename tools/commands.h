@@ -37,5 +37,29 @@ int args_exit_code(XdlStatus st);
 int cmd_inspect(int argc, char **argv);
 /* cmd_scalesim.c */
 int cmd_scalesim(int argc, char **argv);
+/* cmd_estimate.c */
+int cmd_estimate(int argc, char **argv);
+
+/* cmd_explore.c (the helpers are shared with cmd_zoo.c) */
+int cmd_explore(int argc, char **argv);
+struct DesignSpace;
+struct DseOptions;
+/* The state of the stderr progress bar explore_progress draws (a DseProgress callback). */
+typedef struct ExploreBar {
+  const char *label;
+  double last_s; /* when it was last drawn (monotonic seconds) */
+  bool erased;   /* finished: the bar has been erased */
+} ExploreBar;
+void explore_progress(int64_t done, int64_t total, void *ud);
+/* Parses --objectives' comma list into o; prints the error and returns false when bad. */
+bool explore_parse_objectives(const char *text, struct DseOptions *o);
+/* Loads --space PATH (NULL = the default space) into a new xdl_malloc'd space; on failure
+ * prints the one-line error, sets *exit_code and returns NULL. */
+struct DesignSpace *explore_load_space(const char *path, int *exit_code);
+/* Whether dir is, or can be created as, a writable directory (no side effects); prints the
+ * error naming dir when not. */
+bool explore_check_out_dir(const char *dir);
+/* cmd_zoo.c */
+int cmd_zoo(int argc, char **argv);
 
 #endif

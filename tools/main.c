@@ -16,6 +16,9 @@ typedef struct Command {
 static const Command commands[] = {
     {"inspect", cmd_inspect, "import an ONNX model; print per-node shapes, MACs and GEMM views"},
     {"scalesim", cmd_scalesim, "run a SCALE-Sim config and topology; write SCALE-Sim's reports"},
+    {"estimate", cmd_estimate, "latency, energy, power and area of a model on one accelerator"},
+    {"explore", cmd_explore, "sweep a design space for a model; write the Pareto-optimal designs"},
+    {"zoo", cmd_zoo, "explore (or estimate) every model in a folder; one summary table"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
