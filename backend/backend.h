@@ -256,6 +256,17 @@ typedef struct Estimate {
 
 /* Area of an accelerator (independent of the workload). */
 AreaBreakdown cost_area(const Accel *a);
+/* The layer the systolic model costs for an array task: a 2-D convolution's SCALE-Sim conv
+ * layer (once per group), otherwise its GEMM view's topology row. False for vector tasks and
+ * GEMMs with an empty dimension (they cost nothing on the array). */
+bool cost_task_layer(const Task *t, SysLayer *out);
+/* Whole-schedule figures from systolic results computed elsewhere (the sweep shares them
+ * between design points): results[task_result[i]] is array task i's result on
+ * arch_systolic_config(a), task_result[i] < 0 for no array work. cost_estimate is this after
+ * evaluating every task's layer itself. */
+XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const SystolicResult *results,
+                               const int32_t *task_result, Estimate *out, TaskCost *per_task,
+                               Diag *d);
 /* Costs every task of s on a; per_task (n_tasks entries) may be NULL. exact selects the
  * systolic model's exact path. Tasks run back to back; a figure that would divide by zero
  * (power, TOPS with zero latency; fJ/op, util with zero MACs) is 0. Modelling choices are

@@ -97,42 +97,40 @@ static double leakage_pj(const CostCtx *c, int64_t cycles) {
  * - edge accumulator cells (where the technology models them) are active on every cycle of
  *   the task, stalls included; their energy is counted in the MAC part (the datapath);
  * - a GEMM with an empty dimension does no work and costs nothing. */
-static XdlStatus cost_array_task(const CostCtx *c, const Task *t, bool exact, TaskCost *tc,
-                                 Diag *d) {
+bool cost_task_layer(const Task *t, SysLayer *out) {
   const GemmView *v = &t->gemm;
-  if (v->g <= 0 || v->m <= 0 || v->n <= 0 || v->k <= 0) return XDL_OK;
-  SystolicResult r;
-  XdlStatus st;
-  if (t->conv.kernel_h > 0) { /* a 2-D conv: SCALE-Sim's conv-layer addresses, once per group */
-    SysLayer layer = {t->conv.in_h,     t->conv.in_w,     t->conv.kernel_h, t->conv.kernel_w,
-                      t->conv.channels, t->conv.filters,  t->conv.stride_h, t->conv.stride_w,
+  if (t->unit != UNIT_ARRAY || v->g <= 0 || v->m <= 0 || v->n <= 0 || v->k <= 0) return false;
+  if (t->conv.kernel_h > 0) /* a 2-D conv: SCALE-Sim's conv-layer addresses, once per group */
+    *out = (SysLayer){t->conv.in_h,     t->conv.in_w,    t->conv.kernel_h, t->conv.kernel_w,
+                      t->conv.channels, t->conv.filters, t->conv.stride_h, t->conv.stride_w,
                       v->g};
-    st = exact ? systolic_eval_exact(&c->cfg, &layer, &r, d)
-               : systolic_eval_fast(&c->cfg, &layer, &r, d);
-  } else {
-    st = systolic_eval_gemm(&c->cfg, v, exact, &r, d);
-  }
-  if (st != XDL_OK) return st;
-  tc->cycles = r.total_cycles + 1;
-  tc->stall_cycles = r.stall_cycles;
+  else
+    *out = systolic_layer_from_gemm(v->g, v->m, v->n, v->k);
+  return true;
+}
+
+static void cost_array_task(const CostCtx *c, const Task *t, const SystolicResult *r,
+                            TaskCost *tc) {
+  tc->cycles = r->total_cycles + 1;
+  tc->stall_cycles = r->stall_cycles;
   double pes = (double)c->cfg.rows * (double)c->cfg.cols;
   tc->util = (double)t->macs / ((double)tc->cycles * pes);
 
-  int64_t ofmap_writes = r.sram_words[SYS_OFMAP];
+  int64_t ofmap_writes = r->sram_words[SYS_OFMAP];
   if (c->cfg.df == DF_OS) {
-    int64_t phantom = v->g * r.row_folds * r.col_folds * (c->cfg.rows + c->cfg.cols);
+    int64_t phantom = t->gemm.g * r->row_folds * r->col_folds * (c->cfg.rows + c->cfg.cols);
     ofmap_writes = ofmap_writes > phantom ? ofmap_writes - phantom : 0;
   }
   tc->energy_pj[EN_MAC] = (double)t->macs * c->mac_pj + (double)tc->cycles * c->acc_pj_per_cycle;
-  tc->energy_pj[EN_SRAM_IFMAP] = (double)r.sram_words[SYS_IFMAP] * c->read_pj[SYS_IFMAP] +
-                                 (double)r.dram_words[SYS_IFMAP] * c->write_pj[SYS_IFMAP];
-  tc->energy_pj[EN_SRAM_FILTER] = (double)r.sram_words[SYS_FILTER] * c->read_pj[SYS_FILTER] +
-                                  (double)r.dram_words[SYS_FILTER] * c->write_pj[SYS_FILTER];
+  tc->energy_pj[EN_SRAM_IFMAP] = (double)r->sram_words[SYS_IFMAP] * c->read_pj[SYS_IFMAP] +
+                                 (double)r->dram_words[SYS_IFMAP] * c->write_pj[SYS_IFMAP];
+  tc->energy_pj[EN_SRAM_FILTER] = (double)r->sram_words[SYS_FILTER] * c->read_pj[SYS_FILTER] +
+                                  (double)r->dram_words[SYS_FILTER] * c->write_pj[SYS_FILTER];
   tc->energy_pj[EN_SRAM_OFMAP] = (double)ofmap_writes * c->write_pj[SYS_OFMAP] +
-                                 (double)r.dram_words[SYS_OFMAP] * c->read_pj[SYS_OFMAP];
-  tc->dram_words = r.dram_words[SYS_IFMAP] + r.dram_words[SYS_FILTER] + r.dram_words[SYS_OFMAP];
+                                 (double)r->dram_words[SYS_OFMAP] * c->read_pj[SYS_OFMAP];
+  tc->dram_words =
+      r->dram_words[SYS_IFMAP] + r->dram_words[SYS_FILTER] + r->dram_words[SYS_OFMAP];
   tc->energy_pj[EN_DRAM] = (double)tc->dram_words * c->dram_pj_per_word;
-  return XDL_OK;
 }
 
 /* A task on the vector unit. cycles = ceil(ops x cycles_per_op[class] / lanes) (a relative
@@ -158,14 +156,16 @@ static XdlStatus cost_vector_task(const CostCtx *c, const Task *t, TaskCost *tc,
   return XDL_OK;
 }
 
-/* Contract: s was built by schedule_build; a passes arch_check. Fills *out (and per_task[i] for
- * each task when per_task is not NULL). Tasks run back to back, so cycles add up; leakage
+/* Contract: s was built by schedule_build; a passes arch_check; results[task_result[i]] is
+ * array task i's systolic result on arch_systolic_config(a) (task_result[i] < 0: no array
+ * work). Fills *out (and per_task[i] for each task when per_task is not NULL). Tasks run back to back, so cycles add up; leakage
  * burns for the whole latency. Figures that would divide by zero (power, TOPS, TOPS/mm^2 with
  * zero latency; fJ/op and utilization with zero MACs; TOPS/mm^2 with zero area) are reported
  * as 0. Errors: XDL_ERR_INPUT for an unusable accelerator or a task the systolic model rejects,
  * XDL_ERR_INTERNAL from its exact path's allocations. */
-XdlStatus cost_estimate(const Schedule *s, const Accel *a, bool exact, Estimate *out,
-                        TaskCost *per_task, Diag *d) {
+XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const SystolicResult *results,
+                               const int32_t *task_result, Estimate *out, TaskCost *per_task,
+                               Diag *d) {
   memset(out, 0, sizeof *out);
   if (!(a->clock_mhz > 0) || a->rows <= 0 || a->cols <= 0 || a->word_bits <= 0)
     return diag_error(d, XDL_ERR_INPUT,
@@ -180,9 +180,12 @@ XdlStatus cost_estimate(const Schedule *s, const Accel *a, bool exact, Estimate 
     const Task *t = &s->tasks[i];
     TaskCost tc;
     memset(&tc, 0, sizeof tc);
-    XdlStatus st = t->unit == UNIT_ARRAY ? cost_array_task(&c, t, exact, &tc, d)
-                                         : cost_vector_task(&c, t, &tc, d);
-    if (st != XDL_OK) return st;
+    if (t->unit == UNIT_ARRAY) {
+      if (task_result[i] >= 0) cost_array_task(&c, t, &results[task_result[i]], &tc);
+    } else {
+      XdlStatus st = cost_vector_task(&c, t, &tc, d);
+      if (st != XDL_OK) return st;
+    }
     tc.energy_pj[EN_LEAKAGE] = leakage_pj(&c, tc.cycles);
     if (!ir_add_ok(out->cycles, tc.cycles, &out->cycles) ||
         !ir_add_ok(out->macs, t->macs, &out->macs) ||
@@ -213,4 +216,32 @@ XdlStatus cost_estimate(const Schedule *s, const Accel *a, bool exact, Estimate 
     out->util = util_macs / (double)out->macs;
   }
   return XDL_OK;
+}
+
+XdlStatus cost_estimate(const Schedule *s, const Accel *a, bool exact, Estimate *out,
+                        TaskCost *per_task, Diag *d) {
+  memset(out, 0, sizeof *out);
+  size_t n = s->n_tasks ? s->n_tasks : 1;
+  SystolicResult *results = xdl_malloc(n * sizeof *results);
+  int32_t *task_result = xdl_malloc(n * sizeof *task_result);
+  XdlStatus st = XDL_OK;
+  if (!results || !task_result) {
+    st = diag_error(d, XDL_ERR_INTERNAL, "out of memory costing '%s'", s->model);
+    goto done;
+  }
+  SystolicConfig cfg = arch_systolic_config(a);
+  for (uint32_t i = 0; i < s->n_tasks; i++) {
+    SysLayer layer;
+    task_result[i] = -1;
+    if (!cost_task_layer(&s->tasks[i], &layer)) continue;
+    st = exact ? systolic_eval_exact(&cfg, &layer, &results[i], d)
+               : systolic_eval_fast(&cfg, &layer, &results[i], d);
+    if (st != XDL_OK) goto done;
+    task_result[i] = (int32_t)i;
+  }
+  st = cost_estimate_shared(s, a, results, task_result, out, per_task, d);
+done:
+  xdl_free(results);
+  xdl_free(task_result);
+  return st;
 }

@@ -2,8 +2,9 @@
  * threads, then the constraints and the Pareto filter (pareto.c). Points are grouped by the
  * systolic-array configuration they induce (rows, cols, dataflow, SRAM words, bandwidth mode
  * and bandwidth): each group evaluates the systolic model once per distinct layer (GEMM view
- * or convolution) of the schedule, and every point of the group (differing only in clock, bit widths, vector lanes or
- * energy figures) is assembled from those shared results with cost_estimate's arithmetic. */
+ * or convolution) of the schedule, and every point of the group (differing only in clock, bit
+ * widths, vector lanes or energy figures) is costed from those shared results by
+ * cost_estimate_shared, the same arithmetic cost_estimate uses. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,22 +26,6 @@ typedef struct LayerSet {
   int32_t n_layers;
 } LayerSet;
 
-/* The layer cost.c's cost_array_task hands the systolic model for task t: a 2-D convolution's
- * SCALE-Sim conv layer (once per group), otherwise the GEMM view's topology row. False when the
- * GEMM is empty. */
-static bool task_layer(const Task *t, SysLayer *l) {
-  const GemmView *v = &t->gemm;
-  if (v->g <= 0 || v->m <= 0 || v->n <= 0 || v->k <= 0) return false;
-  if (t->conv.kernel_h > 0) {
-    *l = (SysLayer){t->conv.in_h,     t->conv.in_w,    t->conv.kernel_h, t->conv.kernel_w,
-                    t->conv.channels, t->conv.filters, t->conv.stride_h, t->conv.stride_w,
-                    v->g};
-  } else {
-    *l = systolic_layer_from_gemm(v->g, v->m, v->n, v->k);
-  }
-  return true;
-}
-
 static bool layer_same(const SysLayer *a, const SysLayer *b) {
   return a->ifmap_h == b->ifmap_h && a->ifmap_w == b->ifmap_w && a->filter_h == b->filter_h &&
          a->filter_w == b->filter_w && a->channels == b->channels &&
@@ -59,7 +44,7 @@ static bool layerset_build(LayerSet *ls, const Schedule *s) {
   for (uint32_t i = 0; i < s->n_tasks; i++) {
     SysLayer l;
     ls->task_layer[i] = DSE_NO_LAYER;
-    if (s->tasks[i].unit != UNIT_ARRAY || !task_layer(&s->tasks[i], &l)) continue;
+    if (!cost_task_layer(&s->tasks[i], &l)) continue;
     int32_t k = 0;
     while (k < ls->n_layers && !layer_same(&ls->layers[k], &l))
       k++;
@@ -178,151 +163,6 @@ fail:
   return false;
 }
 
-/* ---- assembling one point's Estimate from shared systolic results ------------------------- */
-
-/* The systolic figures cost_estimate reads, kept per (group, distinct layer). */
-typedef struct SysFigures {
-  int64_t total_cycles, stall_cycles, row_folds, col_folds;
-  int64_t sram_words[SYS_N_OPERANDS], dram_words[SYS_N_OPERANDS];
-} SysFigures;
-
-/* Mirrors cost.c's CostCtx: the per-accelerator figures every task uses. */
-typedef struct PointCtx {
-  const Accel *a;
-  SystolicConfig cfg;
-  double mac_pj, acc_pj_per_cycle, read_pj[SYS_N_OPERANDS], write_pj[SYS_N_OPERANDS];
-  double dram_pj_per_word, leakage_mw, clock_hz;
-  AreaBreakdown area;
-} PointCtx;
-
-/* cost.c's acc_cells: edge accumulator cells in units of the technology's cell. */
-static double acc_cells(const Accel *a) {
-  const Tech *t = &a->tech;
-  if (t->acc_cell_bits <= 0) return 0;
-  double width = a->acc_bits > 0 ? (double)a->acc_bits / t->acc_cell_bits : 1.0;
-  return (double)a->cols * width;
-}
-
-static void point_ctx_init(PointCtx *c, const Accel *a) {
-  const Tech *t = &a->tech;
-  c->a = a;
-  c->cfg = arch_systolic_config(a);
-  c->mac_pj = tech_mac_pj(t, a->mac_bits);
-  c->acc_pj_per_cycle = acc_cells(a) * t->acc_cell_pj;
-  const double kib[SYS_N_OPERANDS] = {a->ifmap_sram_kib, a->filter_sram_kib, a->ofmap_sram_kib};
-  double sram_leak_mw = 0;
-  for (int o = 0; o < SYS_N_OPERANDS; o++) {
-    c->read_pj[o] = tech_sram_read_pj(t, kib[o], a->word_bits);
-    c->write_pj[o] = tech_sram_write_pj(t, kib[o], a->word_bits);
-    sram_leak_mw += tech_sram_leakage_mw(t, kib[o]);
-  }
-  double pj_per_bit = a->dram_pj_per_bit >= 0 ? a->dram_pj_per_bit : t->dram_pj_per_bit;
-  c->dram_pj_per_word = (double)a->word_bits * pj_per_bit;
-  c->area = cost_area(a);
-  c->leakage_mw = t->leakage_mw_per_mm2 * (c->area.pe_mm2 + c->area.vector_mm2) + sram_leak_mw;
-  c->clock_hz = a->clock_mhz * 1e6;
-}
-
-/* One array task from its layer's shared figures (cost.c: cost_array_task after the systolic
- * call, operation for operation). */
-static void assemble_array_task(const PointCtx *c, const Task *t, const SysFigures *r,
-                                TaskCost *tc) {
-  const GemmView *v = &t->gemm;
-  tc->cycles = r->total_cycles + 1;
-  tc->stall_cycles = r->stall_cycles;
-  double pes = (double)c->cfg.rows * (double)c->cfg.cols;
-  tc->util = (double)t->macs / ((double)tc->cycles * pes);
-  int64_t ofmap_writes = r->sram_words[SYS_OFMAP];
-  if (c->cfg.df == DF_OS) {
-    int64_t phantom = v->g * r->row_folds * r->col_folds * (c->cfg.rows + c->cfg.cols);
-    ofmap_writes = ofmap_writes > phantom ? ofmap_writes - phantom : 0;
-  }
-  tc->energy_pj[EN_MAC] = (double)t->macs * c->mac_pj + (double)tc->cycles * c->acc_pj_per_cycle;
-  tc->energy_pj[EN_SRAM_IFMAP] = (double)r->sram_words[SYS_IFMAP] * c->read_pj[SYS_IFMAP] +
-                                 (double)r->dram_words[SYS_IFMAP] * c->write_pj[SYS_IFMAP];
-  tc->energy_pj[EN_SRAM_FILTER] = (double)r->sram_words[SYS_FILTER] * c->read_pj[SYS_FILTER] +
-                                  (double)r->dram_words[SYS_FILTER] * c->write_pj[SYS_FILTER];
-  tc->energy_pj[EN_SRAM_OFMAP] = (double)ofmap_writes * c->write_pj[SYS_OFMAP] +
-                                 (double)r->dram_words[SYS_OFMAP] * c->read_pj[SYS_OFMAP];
-  tc->dram_words = r->dram_words[SYS_IFMAP] + r->dram_words[SYS_FILTER] + r->dram_words[SYS_OFMAP];
-  tc->energy_pj[EN_DRAM] = (double)tc->dram_words * c->dram_pj_per_word;
-}
-
-/* One vector task (cost.c: cost_vector_task). */
-static XdlStatus assemble_vector_task(const PointCtx *c, const Task *t, TaskCost *tc, Diag *d) {
-  const VectorUnit *vu = &c->a->vec;
-  int cls = (int)t->vec_class;
-  if (cls < 0 || cls >= N_VEC_CLASSES)
-    return diag_error(d, XDL_ERR_INTERNAL, "task '%s': bad vector class %d", t->name, cls);
-  if (vu->lanes <= 0)
-    return diag_error(d, XDL_ERR_INPUT, "accelerator '%s': vector unit has no lanes", c->a->name);
-  double x = (double)t->vec_ops * vu->cycles_per_op[cls] / (double)vu->lanes;
-  double cyc = ceil(x * (1 - 1e-12));
-  if (!(cyc >= 0 && cyc < 9.0e18))
-    return diag_error(d, XDL_ERR_INPUT, "task '%s': vector cycle count out of range", t->name);
-  tc->cycles = (int64_t)cyc;
-  tc->energy_pj[EN_VECTOR] = (double)t->vec_ops * c->a->tech.vec_pj[cls];
-  tc->energy_pj[EN_SRAM_OFMAP] =
-      (double)t->in_elems * c->read_pj[SYS_OFMAP] + (double)t->out_elems * c->write_pj[SYS_OFMAP];
-  return XDL_OK;
-}
-
-/* Contract: as cost_estimate(s, a, false, out, NULL, d), with the systolic figures of every
- * array task taken from figs[gs->task_layer[i]] (computed on arch_systolic_config(a)). Produces
- * the same Estimate bit for bit; dse tests hold it to that. */
-static XdlStatus assemble_estimate(const Schedule *s, const Accel *a, const LayerSet *gs,
-                                   const SysFigures *figs, Estimate *out, Diag *d) {
-  memset(out, 0, sizeof *out);
-  if (!(a->clock_mhz > 0) || a->rows <= 0 || a->cols <= 0 || a->word_bits <= 0)
-    return diag_error(d, XDL_ERR_INPUT,
-                      "accelerator '%s': clock, array size and word size must be positive",
-                      a->name);
-  PointCtx c;
-  point_ctx_init(&c, a);
-  out->area = c.area;
-  out->area_mm2 = out->area.total_mm2;
-  double util_macs = 0;
-  for (uint32_t i = 0; i < s->n_tasks; i++) {
-    const Task *t = &s->tasks[i];
-    TaskCost tc;
-    memset(&tc, 0, sizeof tc);
-    if (t->unit == UNIT_ARRAY) {
-      int32_t l = gs->task_layer[i];
-      if (l != DSE_NO_LAYER) assemble_array_task(&c, t, &figs[l], &tc);
-    } else {
-      XdlStatus st = assemble_vector_task(&c, t, &tc, d);
-      if (st != XDL_OK) return st;
-    }
-    if (!ir_add_ok(out->cycles, tc.cycles, &out->cycles) ||
-        !ir_add_ok(out->macs, t->macs, &out->macs) ||
-        !ir_add_ok(out->vec_ops, t->vec_ops, &out->vec_ops) ||
-        !ir_add_ok(out->dram_words, tc.dram_words, &out->dram_words))
-      return diag_error(d, XDL_ERR_INPUT, "task '%s': total cycle or operation count overflows",
-                        t->name);
-    out->stall_cycles += tc.stall_cycles;
-    for (int p = 0; p < EN_LEAKAGE; p++)
-      out->energy_pj[p] += tc.energy_pj[p];
-    util_macs += tc.util * (double)t->macs;
-  }
-  out->latency_s = (double)out->cycles / c.clock_hz;
-  out->energy_pj[EN_LEAKAGE] = c.leakage_mw * 1e-3 * ((double)out->cycles / c.clock_hz) * 1e12;
-  double energy_pj = 0;
-  for (int p = 0; p < EN_N; p++)
-    energy_pj += out->energy_pj[p];
-  out->energy_j = energy_pj * 1e-12;
-  double ops = 2.0 * (double)out->macs;
-  if (out->latency_s > 0) {
-    out->power_w = out->energy_j / out->latency_s;
-    out->tops = ops / out->latency_s / 1e12;
-  }
-  if (out->area_mm2 > 0) out->tops_per_mm2 = out->tops / out->area_mm2;
-  if (out->macs > 0) {
-    out->fj_per_op = out->energy_j * 1e15 / ops;
-    out->util = util_macs / (double)out->macs;
-  }
-  return XDL_OK;
-}
-
 /* ---- the worker pool ---------------------------------------------------------------------- */
 
 typedef struct Sweep {
@@ -346,7 +186,7 @@ typedef struct Sweep {
  * workers never allocate). */
 typedef struct Worker {
   Sweep *w;
-  SysFigures *figs; /* gs->n_layers entries */
+  SystolicResult *figs; /* gs->n_layers entries: the group's results per distinct layer */
   Accel *a;
   bool report;      /* the calling thread: reports progress */
 } Worker;
@@ -383,18 +223,8 @@ static XdlStatus sweep_group(Worker *k, int64_t gi, int64_t *bad, Diag *d) {
   /* The reference path (per_point_cost) shares nothing: cost_estimate per point below. */
   int32_t n_shared = w->opt->per_point_cost ? 0 : w->gs->n_layers;
   for (int32_t v = 0; v < n_shared; v++) {
-    SystolicResult r;
-    XdlStatus st = systolic_eval_fast(cfg, &w->gs->layers[v], &r, d);
+    XdlStatus st = systolic_eval_fast(cfg, &w->gs->layers[v], &k->figs[v], d);
     if (st != XDL_OK) return st;
-    SysFigures *f = &k->figs[v];
-    f->total_cycles = r.total_cycles;
-    f->stall_cycles = r.stall_cycles;
-    f->row_folds = r.row_folds;
-    f->col_folds = r.col_folds;
-    for (int o = 0; o < SYS_N_OPERANDS; o++) {
-      f->sram_words[o] = r.sram_words[o];
-      f->dram_words[o] = r.dram_words[o];
-    }
   }
   for (int64_t m = g->start[gi]; m < g->start[gi + 1]; m++) {
     DsePoint *pt = &w->points[g->members[m]];
@@ -402,7 +232,8 @@ static XdlStatus sweep_group(Worker *k, int64_t gi, int64_t *bad, Diag *d) {
     space_point_ids(w->space, w->ids, pt->index, k->a);
     XdlStatus st = w->opt->per_point_cost
                        ? cost_estimate(w->s, k->a, false, &pt->est, NULL, d)
-                       : assemble_estimate(w->s, k->a, w->gs, k->figs, &pt->est, d);
+                       : cost_estimate_shared(w->s, k->a, k->figs, w->gs->task_layer, &pt->est,
+                                              NULL, d);
     if (st != XDL_OK) return st;
     pt->feasible = dse_feasible(&w->space->limits, k->a, &pt->est);
   }
@@ -474,7 +305,7 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
   Worker workers[DSE_MAX_JOBS];
   int n_threads = 0;
   Sweep *w = NULL;
-  SysFigures *figs = NULL;
+  SystolicResult *figs = NULL;
   Accel *accels = NULL;
   int64_t first = opt->first, n = opt->count ? opt->count : space->n_points - opt->first;
   if (first < 0 || n <= 0 || first + n > space->n_points)
