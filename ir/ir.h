@@ -101,9 +101,16 @@ typedef struct GemmView GemmView;
 typedef XdlStatus (*ShapeFn)(Graph *g, uint32_t n, Diag *d);
 /* Work rule: MACs (GEMM-like ops, with the GEMM view) or vector ops (others). */
 typedef void (*WorkFn)(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm);
+/* Backward rule: given forward node n and the gradients of its outputs (grad_out[i], IR_NONE
+ * where an output gets no gradient), appends nodes computing the gradients of its inputs into
+ * grad_in[i] (left IR_NONE for inputs in the op's nodiff mask or not needing one; need_in[i]
+ * says which are wanted). Errors name the node. */
+typedef XdlStatus (*BackwardFn)(Graph *g, uint32_t n, const uint32_t *grad_out,
+                                const bool *need_in, uint32_t *grad_in, Diag *d);
 
 typedef enum OpKind {
-#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn) OP_##id,
+#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn, backward_fn) \
+  OP_##id,
 #include "ops.def"
 #undef OP
   OP_COUNT
@@ -117,12 +124,15 @@ typedef struct OpInfo {
   uint32_t nodiff;       /* bit i: input i never carries a gradient */
   ShapeFn shape;
   WorkFn work;
+  BackwardFn backward;   /* bwd_none when the op has no backward rule */
 } OpInfo;
 
 /* Prototypes of every rule the table names (defined in shape_*.c and work.c). */
-#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn)              \
+#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn, backward_fn) \
   XdlStatus shape_fn(Graph *g, uint32_t n, Diag *d);                                         \
-  void work_fn(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm);
+  void work_fn(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm);     \
+  XdlStatus backward_fn(Graph *g, uint32_t n, const uint32_t *grad_out, const bool *need_in,  \
+                        uint32_t *grad_in, Diag *d);
 #include "ops.def"
 #undef OP
 

@@ -4,8 +4,8 @@
 #include "ir/ir.h"
 
 const OpInfo ir_ops[OP_COUNT] = {
-#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn)              \
-  [OP_##id] = {onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn},
+#define OP(id, onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn, backward_fn) \
+  [OP_##id] = {onnx_name, domain, category, vec_class, nodiff, shape_fn, work_fn, backward_fn},
 #include "ops.def"
 #undef OP
 };
