@@ -1,6 +1,7 @@
 /* print.c — the stable text form of a Graph, one line per node, used by golden tests and by
  * `--dump-ir`:   %y = Conv(%x, %w) {group=1, strides=[1,1]} : f32[1,6,28,28]
- * Attributes print in the order they were set; floats with %g; tensors by name. */
+ * Attributes print in the order they were set; floats with %g; tensors by name; then " view"
+ * for layout-only nodes, the phase (if not forward) and the capsule role. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +79,7 @@ void ir_print(const Graph *g, FILE *out) {
       }
       fputc('}', out);
     }
+    if (nd->layout_only) fputs(" view", out);
     if (nd->phase != PHASE_FORWARD) fprintf(out, " phase=%s", ir_phase_name(nd->phase));
     if (nd->caps_role != CAPS_NONE) {
       fprintf(out, " caps=%s", ir_caps_role_name(nd->caps_role));

@@ -5,11 +5,42 @@
 
 #include "ir/ir.h"
 
-/* Options every pass may read. */
+typedef enum LossKind {
+  LOSS_AUTO,           /* softmax cross-entropy for classifiers; margin (+ MSE reconstruction)
+                          for capsule networks */
+  LOSS_SOFTMAX_CE,     /* softmax cross-entropy over the first output */
+  LOSS_MARGIN,         /* capsule margin loss over capsule lengths */
+  LOSS_MSE,            /* mean-squared error (reconstructions) */
+} LossKind;
+
+typedef enum OptimizerKind { OPT_SGD, OPT_MOMENTUM, OPT_ADAM } OptimizerKind;
+
+/* Options every pass may read. Zero-initialized = inference, no dump, verify on. */
 typedef struct PassOptions {
-  bool verify;          /* run ir_verify after each pass (always on in debug builds) */
+  bool no_verify;         /* skip ir_verify after each pass */
   const char *dump_after; /* pass name after which to print the IR to stderr, or NULL */
+  bool train;             /* append loss, backward graph and optimizer update (autodiff) */
+  LossKind loss;
+  OptimizerKind optimizer;
+  bool detach_routing;    /* capsules: prediction vectors detached in all but the last
+                             routing iteration (as common PyTorch CapsNet code does) */
 } PassOptions;
+
+/* ------------------------------------------------------------------------------------------
+ * pipeline.c — the pass manager: runs the passes the options ask for, in order
+ * (canonicalize → capsule_lower → [autodiff]), verifying the graph after each and dumping it
+ * after the one named in dump_after. Each pass is `XdlStatus pass_<name>(Graph *, const
+ * PassOptions *, Diag *)` in passes/<name>.c with a head comment saying what it requires and
+ * what it invalidates.
+ * ------------------------------------------------------------------------------------------ */
+XdlStatus passes_run(Graph *g, const PassOptions *o, Diag *d);
+/* Names of the passes, in pipeline order, for --dump-after. */
+const char *const *passes_names(int *count);
+
+/* canonicalize.c — drops Identity and inference-mode Dropout (rewiring their consumers),
+ * removes shape/constant nodes whose outputs were folded at import, marks Reshape, Flatten,
+ * Squeeze and Unsqueeze as layout-only views. */
+XdlStatus pass_canonicalize(Graph *g, const PassOptions *o, Diag *d);
 
 /* ------------------------------------------------------------------------------------------
  * schedule.c — maps every compute node to an accelerator unit. GEMM-like ops become PE-array
