@@ -2,7 +2,9 @@
 # build.sh — set up, build and run XploreDL on Debian 12.
 #   ./build.sh deps    install the Debian packages XploreDL needs (apt; as root, or with sudo)
 #   ./build.sh build   configure and build into build/ (implies deps)
-#   ./build.sh run     build, then run the main job on the shipped default model
+#   ./build.sh run     build, then run the main job: explore the embedded default design
+#                      space for the shipped AlexNet (models/nets/alexnet.onnx), print the
+#                      Pareto front, write points/pareto CSV, JSON and SVG to xploredl-out/
 #   ./build.sh test    build twice (plain, and AddressSanitizer+UBSan in build-asan/) and run
 #                      the whole CTest suite in both
 set -euo pipefail
@@ -39,7 +41,7 @@ deps) deps ;;
 build) deps && build_in build ;;
 run)
   deps && build_in build
-  ./build/xploredl inspect models/nets/resnet18.onnx
+  ./build/xploredl explore models/nets/alexnet.onnx --out xploredl-out
   ;;
 test)
   deps
