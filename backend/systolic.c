@@ -5,6 +5,7 @@
  * reuse model; the exact path replays the three operand streams fold by fold through models of
  * SCALE-Sim's buffers. Semantics: ../shared/refdata/scalesim/README.md, sections 1-8. */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -966,25 +967,6 @@ static void strip_read(StripModel *m, int64_t id, int64_t d, int64_t f) {
   m->x = d - tail;
 }
 
-/* Distinct valid IFMAP words of the whole layer: rows and columns some window touches. */
-static int64_t ifmap_footprint(const Geom *g) {
-  int64_t ys = g->Sh >= g->Fh ? g->Eh * g->Fh : min64(g->H, (g->Eh - 1) * g->Sh + g->Fh);
-  int64_t xs = g->Sw >= g->Fw ? g->Ew * g->Fw : min64(g->W, (g->Ew - 1) * g->Sw + g->Fw);
-  return min64(ys, g->H) * min64(xs, g->W) * g->Ch;
-}
-
-/* Valid IFMAP requests of one full pass over P x K (overhanging windows excluded). */
-static int64_t ifmap_valid_requests(const Geom *g) {
-  int64_t frl, fcl;
-  pixel_limits(g, g->P - 1, &frl, &fcl);
-  int64_t row_k = (min64(g->Fh - 1, g->H - 1 - (g->Eh - 1) * g->Sh) + 1); /* last row's fy */
-  int64_t col_k = (min64(g->Fw - 1, g->W - 1 - (g->Ew - 1) * g->Sw) + 1);
-  int64_t full = (g->Eh - 1) * (g->Ew - 1) * g->Fh * g->Fw;
-  int64_t lastrow = (g->Ew - 1) * row_k * g->Fw, lastcol = (g->Eh - 1) * g->Fh * col_k;
-  (void)frl, (void)fcl;
-  return (full + lastrow + lastcol + row_k * col_k) * g->Ch;
-}
-
 /* Cycle of position pos of a strip of len addresses read during fold f (linear estimate). */
 static int64_t strip_cycle(const Geom *g, int64_t f, int64_t pos, int64_t len) {
   return f * g->L + (len > 0 ? pos * (g->L - g->R - g->C) / len : 0);
@@ -1036,25 +1018,150 @@ static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   }
 }
 
-/* IFMAP: sweeps over the im2col matrix (Fc for os and ws, one for is). Within an epoch each
- * address is fetched once; an epoch holds Q distinct words, so a sweep costs its footprint
- * when it fits and otherwise about footprint x the im2col duplication seen within one epoch. */
-static void fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
-  int64_t foot = ifmap_footprint(g), valid = ifmap_valid_requests(g);
-  int64_t sweeps = g->df == DF_IS ? 1 : g->Fc;
-  int64_t adds;
-  if (foot < q) {
-    adds = foot;
-  } else {
-    double dup = (double)valid / (double)foot; /* requests per distinct word */
-    double per_epoch = (double)q;
-    /* Requests that fit in one epoch span a slice of the sweep; its duplicates re-fetch. */
-    double span = per_epoch * dup;
-    double epochs = (double)valid / span;
-    double refetch = 1.0 + (dup > 1 ? (dup - 1) * per_epoch / (double)foot : 0);
-    adds = (int64_t)((double)sweeps * epochs * per_epoch * refetch);
-    if (adds > sweeps * valid) adds = sweeps * valid;
+/* Histogram of the read count n(y) = #{r < E : 0 <= y - r*S < F} of IFMAP rows y in [0, H)
+ * (or columns, with W, Fw, Sw, Ew): how many output rows (columns) read input row y. Only the
+ * first F and the last rows are irregular; in between n depends on y mod S alone, so the cost
+ * is O(F), independent of H. Classes with n = 0 (never read) are dropped. */
+enum { NHIST_MAX = 64 };
+typedef struct NHist {
+  int n_classes;
+  int64_t n[NHIST_MAX];
+  double count[NHIST_MAX];
+} NHist;
+
+static int64_t reads_of_row(int64_t y, int64_t f, int64_t s, int64_t e) {
+  int64_t hi = min64(y / s, e - 1), lo = y - f + 1 <= 0 ? 0 : (y - f + s) / s;
+  return hi - lo + 1;
+}
+
+static void nhist_add(NHist *h, int64_t n, double count) {
+  if (n <= 0 || count <= 0) return;
+  int i = 0;
+  while (i < h->n_classes && h->n[i] != n) i++;
+  if (i == h->n_classes) {
+    if (i == NHIST_MAX) i = NHIST_MAX - 1; /* more classes than slots: merge into the last */
+    else h->n[h->n_classes++] = n, h->count[i] = 0;
   }
+  h->count[i] += count;
+}
+
+static void nhist_build(NHist *h, int64_t len, int64_t f, int64_t s, int64_t e) {
+  h->n_classes = 0;
+  if (s >= f) { /* windows never overlap: every covered row is read once */
+    nhist_add(h, 1, (double)((e - 1) * f + min64(f, len - (e - 1) * s)));
+    return;
+  }
+  int64_t mid_lo = f, mid_hi = (e - 1) * s; /* in [mid_lo, mid_hi) n depends on y mod s */
+  if (mid_lo >= mid_hi) mid_lo = mid_hi = len;
+  for (int64_t y = 0; y < min64(len, mid_lo); y++) nhist_add(h, reads_of_row(y, f, s, e), 1);
+  for (int64_t y = mid_hi; y < len; y++) nhist_add(h, reads_of_row(y, f, s, e), 1);
+  for (int64_t y = mid_lo; y < mid_lo + s && y < mid_hi; y++) {
+    int64_t k = (mid_hi - 1 - y) / s + 1; /* y, y + s, ... below mid_hi */
+    nhist_add(h, reads_of_row(y, f, s, e), (double)k);
+  }
+}
+
+static double miss_prob(double nu, double gap_requests, double q) {
+  double p = nu * gap_requests / q;
+  return p > 1 ? 1 : p;
+}
+
+/* IFMAP DRAM reads of a CALC epoch buffer (README §6), by a reuse-distance model.
+ *
+ * Every IFMAP word (y, x, ch) is read by the n_r(y) x n_c(x) output pixels whose windows hold
+ * it, once per sweep (Fc sweeps for os and ws, which re-stream the whole IFMAP per column fold;
+ * one for is). The buffer forgets everything every Q additions (README §6: the whole set is
+ * cleared when |S| reaches Q), so a read misses iff an epoch boundary fell since the previous
+ * read of the same word. With boundaries every Q adds at an unknown phase, a reuse whose two
+ * reads are A adds apart misses with probability min(1, A/Q); A = nu x (requests between them),
+ * nu = adds / requests over the layer, solved as a fixed point (largest solution). So
+ *   adds = footprint + sum over reuse pairs of min(1, nu * gap / Q).
+ * Reuse pairs and their gaps (in requests) follow the stream order of README §3:
+ *   horizontal neighbours (same output row, window columns Sw apart, window positions Sw*Ch
+ *   apart), vertical neighbours (next output row, Sh*Fw*Ch positions and Ew pixels apart),
+ *   either inside one fold (os: pixels over rows, position k in time with a one-cycle skew per
+ *   lane; ws: positions over rows, pixels in time; is: pixels over columns, positions over
+ *   time in each row fold) or across folds (a fold's worth of requests apart), and one reuse
+ *   per sweep change (a whole sweep apart).
+ * If the whole footprint fits in one epoch (< Q) nothing is ever forgotten: reads = footprint,
+ * exactly. Cost: O(Fh + Fw) to build the read-count histograms plus O(classes^2) per
+ * fixed-point step (classes <= Fh/Sh + Fw/Sw + 4 typically); independent of channels, K, N,
+ * the array size and the image size. */
+static int64_t fast_ifmap_reads(const Geom *g, int64_t q) {
+  NHist hr, hc;
+  nhist_build(&hr, g->H, g->Fh, g->Sh, g->Eh);
+  nhist_build(&hc, g->W, g->Fw, g->Sw, g->Ew);
+  double ch = (double)g->Ch, foot = 0, per_sweep = 0;
+  for (int i = 0; i < hr.n_classes; i++)
+    for (int j = 0; j < hc.n_classes; j++) {
+      double w = hr.count[i] * hc.count[j] * ch;
+      foot += w;
+      per_sweep += w * (double)(hr.n[i] * hc.n[j]);
+    }
+  if (foot < (double)q) return (int64_t)foot;
+  double sweeps = g->df == DF_IS ? 1 : (double)g->Fc, requests = per_sweep * sweeps;
+  double dk_h = (double)(g->Sw * g->Ch), dk_v = (double)(g->Sh * g->Fw) * ch;
+  double ew = (double)g->Ew, kk = (double)g->K, p = (double)g->P;
+  /* same_*: probability that both reads of a pair fall in one fold; gap_*_in / gap_*_x: requests
+   * between them inside one fold / across folds. */
+  double lanes, same_h, same_v, gap_h_in, gap_v_in, gap_h_x, gap_v_x;
+  switch (g->df) {
+  case DF_OS: /* lanes = pixels; a lane lags one cycle per index */
+    lanes = (double)min64(g->R, g->P);
+    same_h = g->Fr == 1 ? 1 : 1 - 1 / lanes;
+    same_v = g->Fr == 1 ? 1 : ew < lanes ? 1 - ew / lanes : 0;
+    gap_h_in = fabs(dk_h - 1) * lanes, gap_h_x = lanes * kk;
+    gap_v_in = fabs(dk_v - ew) * lanes, gap_v_x = ew * kk;
+    break;
+  case DF_IS: /* lanes = pixels, window positions stream one per cycle */
+    lanes = (double)min64(g->C, g->P);
+    same_h = g->Fc == 1 ? 1 : 1 - 1 / lanes;
+    same_v = g->Fc == 1 ? 1 : ew < lanes ? 1 - ew / lanes : 0;
+    gap_h_in = dk_h * lanes, gap_h_x = lanes * kk;
+    gap_v_in = dk_v * lanes, gap_v_x = ew * kk;
+    break;
+  default: /* DF_WS: lanes = window positions, pixels stream one per cycle */
+    lanes = (double)min64(g->R, g->K);
+    same_h = g->Fr == 1 ? 1 : dk_h < lanes ? 1 - dk_h / lanes : 0;
+    same_v = g->Fr == 1 ? 1 : dk_v < lanes ? 1 - dk_v / lanes : 0;
+    gap_h_in = fabs(dk_h - 1) * lanes, gap_h_x = dk_h * p;
+    gap_v_in = fabs(dk_v - ew) * lanes, gap_v_x = dk_v * p;
+    break;
+  }
+  /* A word's reads, sorted, cross at most Fr - 1 fold boundaries in ws (folds are ranges of
+   * window positions): scale the cross-fold share of its pairs down to that. */
+  double cross_cap = g->df == DF_WS ? (double)(g->Fr - 1) : INFINITY;
+  double nu = 1, adds = requests;
+  for (int it = 0; it < 40; it++) {
+    adds = foot;
+    double ps = miss_prob(nu, per_sweep, (double)q);
+    for (int i = 0; i < hr.n_classes; i++)
+      for (int j = 0; j < hc.n_classes; j++) {
+        double w = hr.count[i] * hc.count[j] * ch, a = (double)hr.n[i], b = (double)hc.n[j];
+        double nh = a * (b - 1), nv = a - 1, sh = same_h, sv = same_v;
+        double cross = nh * (1 - sh) + nv * (1 - sv);
+        if (cross > cross_cap) {
+          double f = cross_cap / cross;
+          sh = 1 - (1 - sh) * f, sv = 1 - (1 - sv) * f;
+        }
+        /* The row change follows the previous row's b reads: its gap shrinks by their span. */
+        double gv_in = fmax(gap_v_in - (b - 1) * gap_h_in, gap_h_in);
+        double qq = (double)q;
+        double ph = sh * miss_prob(nu, gap_h_in, qq) + (1 - sh) * miss_prob(nu, gap_h_x, qq);
+        double pv = sv * miss_prob(nu, gv_in, qq) + (1 - sv) * miss_prob(nu, gap_v_x, qq);
+        adds += sweeps * w * (nh * ph + nv * pv) + w * (sweeps - 1) * ps;
+      }
+    if (adds > requests) adds = requests;
+    double next = adds / requests;
+    if (fabs(next - nu) < 1e-6) break;
+    nu = next;
+  }
+  return (int64_t)(adds + 0.5);
+}
+
+/* IFMAP DRAM reads and start/stop cycles (README §6). */
+static void fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
+  int64_t adds = fast_ifmap_reads(g, q);
   r->dram_words[SYS_IFMAP] = adds;
   int64_t s = q / 50;
   if (adds >= q) {

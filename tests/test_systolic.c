@@ -278,6 +278,54 @@ static void test_fast_closed_forms_random(void) {
   CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* Random layers: fast-path DRAM traffic (ifmap + filter + ofmap) against the exact replay in
+ * CALC mode, with SRAMs small enough that the epoch buffer forgets (Q = 50 * floor(B/100)).
+ * Prints the error distribution. The bound asserted is the one measured for the reuse-distance
+ * model (see fast_ifmap_reads): its probabilistic epoch phase is off by at most a small factor
+ * on these shapes; a regression of the model shows up as a larger error. */
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_fast_dram_random(void) {
+  enum { N_LAYERS = 300 };
+  static double err[N_LAYERS];
+  unsigned seed = 777;
+  int n = 0;
+  for (int it = 0; it < N_LAYERS; it++) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned s = seed >> 8;
+    SystolicConfig c = {.rows = 4 << (s % 4), .cols = 4 << ((s / 4) % 4),
+                        .df = (Dataflow)((s / 16) % 3), .ifmap_sram_words = 2048 << ((s / 48) % 3),
+                        .filter_sram_words = 4096, .ofmap_sram_words = 4096, .word_bytes = 1};
+    seed = seed * 1103515245u + 12345u;
+    s = seed >> 8;
+    SysLayer l = {.ifmap_h = 8 + s % 40, .channels = 1 + (s / 40) % 48,
+                  .num_filters = 1 + (s / 1920) % 40, .stride_h = 1 + (s / 76800) % 3,
+                  .repeat = 1};
+    l.ifmap_w = l.ifmap_h;
+    l.filter_h = l.filter_w = 1 + (s / 230400) % 5;
+    l.stride_w = l.stride_h;
+    SystolicResult a, b;
+    Diag d;
+    diag_init(&d);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &a, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &b, &d), XDL_OK);
+    double ga = 0, gb = 0;
+    for (int o = 0; o < 3; o++) ga += (double)a.dram_words[o], gb += (double)b.dram_words[o];
+    err[n++] = rel_err(ga, gb);
+  }
+  qsort(err, (size_t)n, sizeof *err, cmp_double);
+  int within5 = 0;
+  for (int i = 0; i < n; i++) within5 += err[i] <= 0.05;
+  printf("\n  fast vs exact DRAM total, %d random CALC layers: median %.2f%%, p90 %.2f%%,"
+         " p99 %.2f%%, worst %.2f%%, %d within 5%%\n",
+         n, err[n / 2] * 100, err[n * 9 / 10] * 100, err[n * 99 / 100] * 100, err[n - 1] * 100,
+         within5);
+  CU_ASSERT(err[n * 9 / 10] <= 0.25);
+}
+
 /* A GEMM view costs exactly like SCALE-Sim's GEMM topology row; repeats scale counts. */
 static void test_gemm_view(void) {
   SystolicConfig c = {.rows = 16, .cols = 16, .df = DF_WS, .ifmap_sram_words = 65536,
@@ -508,6 +556,7 @@ int main(void) {
       {"reference rows, fast path: closed forms", test_reference_fast_closed},
       {"reference rows, fast path: CALC DRAM within 5%", test_reference_fast_dram},
       {"random layers: fast closed forms equal exact replay", test_fast_closed_forms_random},
+      {"random layers: fast DRAM traffic vs exact replay", test_fast_dram_random},
       {"GEMM view equals SCALE-Sim GEMM row; repeats scale", test_gemm_view},
       {"Python float repr", test_format_float},
       {"reports byte-identical to SCALE-Sim's", test_reports_verbatim},
