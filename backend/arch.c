@@ -266,25 +266,6 @@ SystolicConfig arch_systolic_config(const Accel *a) {
 /* ------------------------------------------------------------------------------------------
  * Accelerator XML
  * ------------------------------------------------------------------------------------------ */
-static bool is_elem(const xmlNode *n, const char *name) {
-  return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-/* A numeric attribute the schema has already checked; dflt when absent. */
-static double num_attr(xmlNode *n, const char *name, double dflt) {
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  if (!v) return dflt;
-  double x = strtod((const char *)v, NULL);
-  xmlFree(v);
-  return x;
-}
-
-static void str_attr(xmlNode *n, const char *name, char *buf, size_t size) {
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  snprintf(buf, size, "%s", v ? (const char *)v : "");
-  xmlFree(v);
-}
-
 /* Resolves a technology reference made at path:line: a file relative to path's directory (or
  * absolute) if one exists, else a built-in preset. */
 static XdlStatus resolve_tech(const char *path, long line, const char *ref, Tech *out, Diag *d) {
@@ -316,11 +297,11 @@ static void read_vector(xmlNode *v, VectorUnit *vec) {
       {"elementwise", VEC_ELEMWISE}, {"special", VEC_SPECIAL}, {"reduce", VEC_REDUCE},
       {"softmax", VEC_SOFTMAX},      {"pool", VEC_POOL},
   };
-  vec->lanes = (int64_t)num_attr(v, "lanes", 0);
+  vec->lanes = (int64_t)xml_num_attr_or(v, "lanes", 0);
   for (xmlNode *c = v->children; c; c = c->next) {
     for (size_t i = 0; i < sizeof k_classes / sizeof k_classes[0]; i++)
-      if (is_elem(c, k_classes[i].name))
-        vec->cycles_per_op[k_classes[i].cls] = num_attr(c, "cycles", 0);
+      if (xml_is_elem(c, k_classes[i].name))
+        vec->cycles_per_op[k_classes[i].cls] = xml_num_attr_or(c, "cycles", 0);
   }
 }
 
@@ -329,7 +310,7 @@ static void read_vector(xmlNode *v, VectorUnit *vec) {
  * file when the error is there). */
 XdlStatus arch_load_xml(const char *path, Accel *out, Diag *d) {
   xmlDoc *doc = NULL;
-  XdlStatus st = tech_xml_read(path, "accel.xsd", &doc, d);
+  XdlStatus st = xml_read_validated(path, "accel.xsd", &doc, d);
   if (st != XDL_OK) goto fail;
 
   Accel a = {0};
@@ -337,43 +318,43 @@ XdlStatus arch_load_xml(const char *path, Accel *out, Diag *d) {
   a.dram_pj_per_bit = -1;
   xmlNode *root = xmlDocGetRootElement(doc);
   lines[AP_ROOT] = xmlGetLineNo(root);
-  str_attr(root, "name", a.name, sizeof a.name);
+  xml_str_attr(root, "name", a.name, sizeof a.name);
   for (xmlNode *c = root->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
     long line = xmlGetLineNo(c);
-    if (is_elem(c, "array")) {
+    if (xml_is_elem(c, "array")) {
       lines[AP_ARRAY] = line;
       char df[8];
-      str_attr(c, "dataflow", df, sizeof df);
-      a.rows = (int64_t)num_attr(c, "rows", 0);
-      a.cols = (int64_t)num_attr(c, "cols", 0);
+      xml_str_attr(c, "dataflow", df, sizeof df);
+      a.rows = (int64_t)xml_num_attr_or(c, "rows", 0);
+      a.cols = (int64_t)xml_num_attr_or(c, "cols", 0);
       a.df = strcmp(df, "os") == 0 ? DF_OS : strcmp(df, "is") == 0 ? DF_IS : DF_WS;
-    } else if (is_elem(c, "mac")) {
+    } else if (xml_is_elem(c, "mac")) {
       lines[AP_MAC] = line;
-      a.mac_bits = (int)num_attr(c, "operand_bits", 0);
-      a.acc_bits = (int)num_attr(c, "accumulator_bits", 0);
-    } else if (is_elem(c, "clock")) {
+      a.mac_bits = (int)xml_num_attr_or(c, "operand_bits", 0);
+      a.acc_bits = (int)xml_num_attr_or(c, "accumulator_bits", 0);
+    } else if (xml_is_elem(c, "clock")) {
       lines[AP_CLOCK] = line;
-      a.clock_mhz = num_attr(c, "mhz", 0);
-    } else if (is_elem(c, "sram")) {
+      a.clock_mhz = xml_num_attr_or(c, "mhz", 0);
+    } else if (xml_is_elem(c, "sram")) {
       lines[AP_SRAM] = line;
-      a.ifmap_sram_kib = num_attr(c, "ifmap_kib", 0);
-      a.filter_sram_kib = num_attr(c, "filter_kib", 0);
-      a.ofmap_sram_kib = num_attr(c, "ofmap_kib", 0);
-      a.word_bits = (int)num_attr(c, "word_bits", 0);
-    } else if (is_elem(c, "dram")) {
+      a.ifmap_sram_kib = xml_num_attr_or(c, "ifmap_kib", 0);
+      a.filter_sram_kib = xml_num_attr_or(c, "filter_kib", 0);
+      a.ofmap_sram_kib = xml_num_attr_or(c, "ofmap_kib", 0);
+      a.word_bits = (int)xml_num_attr_or(c, "word_bits", 0);
+    } else if (xml_is_elem(c, "dram")) {
       lines[AP_DRAM] = line;
       char mode[8];
-      str_attr(c, "mode", mode, sizeof mode);
+      xml_str_attr(c, "mode", mode, sizeof mode);
       a.bw_mode_user = strcmp(mode, "user") == 0;
-      a.dram_bw_words = num_attr(c, "bandwidth_words_per_cycle", 0);
-      a.dram_pj_per_bit = num_attr(c, "pj_per_bit", -1);
-    } else if (is_elem(c, "vector")) {
+      a.dram_bw_words = xml_num_attr_or(c, "bandwidth_words_per_cycle", 0);
+      a.dram_pj_per_bit = xml_num_attr_or(c, "pj_per_bit", -1);
+    } else if (xml_is_elem(c, "vector")) {
       lines[AP_VECTOR] = line;
       read_vector(c, &a.vec);
-    } else if (is_elem(c, "technology")) {
+    } else if (xml_is_elem(c, "technology")) {
       lines[AP_TECH] = line;
-      str_attr(c, "ref", a.tech_ref, sizeof a.tech_ref);
+      xml_str_attr(c, "ref", a.tech_ref, sizeof a.tech_ref);
     }
   }
 

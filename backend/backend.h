@@ -112,6 +112,24 @@ void scalesim_write_json(FILE *out, const char *run_name, const char *const *nam
 char *scalesim_format_float(double v, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------------------------
+ * xml.c — what the XML loaders (tech.c, arch.c, space.c) share: parsing and XSD validation
+ * with libxml2's first error captured as "FILE:LINE: message", and attribute helpers (values
+ * whose syntax the schema has already checked).
+ * ------------------------------------------------------------------------------------------ */
+struct _xmlDoc;
+struct _xmlNode;
+/* Parses path (no network), validates it against models/accel/<xsd_name> (searched in
+ * $XDL_ACCEL_SCHEMA_DIR, the source tree compiled in, ./models/accel, then path's directory)
+ * and returns the document, to be freed with xmlFreeDoc. */
+XdlStatus xml_read_validated(const char *path, const char *xsd_name, struct _xmlDoc **out,
+                             Diag *d);
+bool xml_is_elem(const struct _xmlNode *n, const char *name);
+/* Copies attribute name into buf ("" when absent); returns whether it was present. */
+bool xml_str_attr(struct _xmlNode *n, const char *name, char *buf, size_t size);
+bool xml_num_attr(struct _xmlNode *n, const char *name, double *out); /* false when absent */
+double xml_num_attr_or(struct _xmlNode *n, const char *name, double dflt);
+
+/* ------------------------------------------------------------------------------------------
  * tech.c — technology description: energy and area figures of one process node, read from
  * XML (validated against models/accel/tech.xsd) or a built-in preset. Every figure is plain
  * data; the cost model never sees XML.
@@ -159,11 +177,6 @@ const char *const *tech_preset_names(int *count);
 /* Checks what the schema cannot (at least one integer MAC row, SRAM rows ascending, positive
  * finite figures); errors are prefixed with where. XDL_ERR_INPUT on failure. */
 XdlStatus tech_check(const Tech *t, const char *where, Diag *d);
-/* Shared with arch.c (tech.c and arch.c are the only files that include libxml2): parses path
- * (no network), validates it against models/accel/<xsd_name> (see tech.c for the search
- * order) and returns the document, to be freed with xmlFreeDoc. Errors carry file:line. */
-struct _xmlDoc;
-XdlStatus tech_xml_read(const char *path, const char *xsd_name, struct _xmlDoc **out, Diag *d);
 /* MAC energy (pJ) and PE area (um^2) for an operand width: the row with the nearest width at or
  * above bits, scaled quadratically (multiplier cost) when bits exceeds every row. */
 double tech_mac_pj(const Tech *t, int bits);

@@ -190,26 +190,6 @@ typedef struct Where {
   long line;
 } Where;
 
-static bool is_elem(const xmlNode *n, const char *name) {
-  return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-/* Copies attribute name of n into buf ("" when absent); returns whether it was present. */
-static bool str_attr(xmlNode *n, const char *name, char *buf, size_t size) {
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  snprintf(buf, size, "%s", v ? (const char *)v : "");
-  xmlFree(v);
-  return v != NULL;
-}
-
-/* A numeric attribute (syntax checked by the schema); false when absent. */
-static bool num_attr(xmlNode *n, const char *name, double *out) {
-  char buf[64];
-  if (!str_attr(n, name, buf, sizeof buf)) return false;
-  *out = strtod(buf, NULL);
-  return true;
-}
-
 /* Checks value *v for param pi (rounding integers that are within 1e-9 of one) and writes the
  * reason into why when it is not acceptable. */
 static bool value_ok(const ParamInfo *pi, double *v, char *why, size_t size) {
@@ -291,9 +271,9 @@ fail:
 static XdlStatus read_range(const Where *w, xmlNode *n, const ParamInfo *pi, SpaceParam *p,
                             Diag *d) {
   double start = 0, stop = 0, step = 0, factor = 0;
-  num_attr(n, "start", &start);
-  num_attr(n, "stop", &stop);
-  bool has_step = num_attr(n, "step", &step), has_factor = num_attr(n, "factor", &factor);
+  xml_num_attr(n, "start", &start);
+  xml_num_attr(n, "stop", &stop);
+  bool has_step = xml_num_attr(n, "step", &step), has_factor = xml_num_attr(n, "factor", &factor);
   const char *what = NULL;
   if (pi->kind == PK_DATAFLOW)
     what = "takes a list of values (os ws is), not a range";
@@ -328,7 +308,7 @@ static XdlStatus read_range(const Where *w, xmlNode *n, const ParamInfo *pi, Spa
 static XdlStatus read_param(const char *path, xmlNode *n, DesignSpace *s, Diag *d) {
   Where w = {path, xmlGetLineNo(n)};
   char name[64];
-  str_attr(n, "name", name, sizeof name);
+  xml_str_attr(n, "name", name, sizeof name);
   const ParamInfo *pi = param_info(name);
   if (!pi) {
     char known[512] = "";
@@ -350,8 +330,8 @@ static XdlStatus read_param(const char *path, xmlNode *n, DesignSpace *s, Diag *
   snprintf(p->name, sizeof p->name, "%s", pi->name);
   for (xmlNode *c = n->children; c; c = c->next) {
     w.line = xmlGetLineNo(c);
-    if (is_elem(c, "values")) return read_values(&w, c, pi, p, d);
-    if (is_elem(c, "range")) return read_range(&w, c, pi, p, d);
+    if (xml_is_elem(c, "values")) return read_values(&w, c, pi, p, d);
+    if (xml_is_elem(c, "range")) return read_range(&w, c, pi, p, d);
   }
   return diag_error(d, XDL_ERR_INPUT, "%s:%ld: param '%s' has no values", path, w.line, name);
 }
@@ -411,29 +391,29 @@ XdlStatus space_load_xml(const char *path, DesignSpace *out, Diag *d) {
   xmlDoc *doc = NULL;
   long lines[SPACE_MAX_PARAMS] = {0};
   memset(out, 0, sizeof *out);
-  XdlStatus st = tech_xml_read(path, "space.xsd", &doc, d);
+  XdlStatus st = xml_read_validated(path, "space.xsd", &doc, d);
   if (st != XDL_OK) goto fail;
   snprintf(out->path, sizeof out->path, "%s", path);
   xmlNode *root = xmlDocGetRootElement(doc);
   Where w = {path, xmlGetLineNo(root)};
   char base[256];
-  str_attr(root, "base", base, sizeof base);
-  if (!str_attr(root, "name", out->name, sizeof out->name)) {
+  xml_str_attr(root, "base", base, sizeof base);
+  if (!xml_str_attr(root, "name", out->name, sizeof out->name)) {
     const char *stem = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     snprintf(out->name, sizeof out->name, "%.*s", (int)strcspn(stem, "."), stem);
   }
   if ((st = read_base(&w, base, &out->base, d)) != XDL_OK) goto fail;
   for (xmlNode *c = root->children; c; c = c->next) {
-    if (is_elem(c, "param")) {
+    if (xml_is_elem(c, "param")) {
       lines[out->n_params < SPACE_MAX_PARAMS ? out->n_params : 0] = xmlGetLineNo(c);
       if ((st = read_param(path, c, out, d)) != XDL_OK) goto fail;
-    } else if (is_elem(c, "constraints")) {
+    } else if (xml_is_elem(c, "constraints")) {
       SpaceConstraints *l = &out->limits;
       out->limits_line = (int)xmlGetLineNo(c);
-      num_attr(c, "max_area_mm2", &l->max_area_mm2);
-      num_attr(c, "max_power_w", &l->max_power_w);
-      num_attr(c, "max_latency_s", &l->max_latency_s);
-      num_attr(c, "max_memory_bytes", &l->max_memory_bytes);
+      xml_num_attr(c, "max_area_mm2", &l->max_area_mm2);
+      xml_num_attr(c, "max_power_w", &l->max_power_w);
+      xml_num_attr(c, "max_latency_s", &l->max_latency_s);
+      xml_num_attr(c, "max_memory_bytes", &l->max_memory_bytes);
     }
   }
   out->n_points = 1;

@@ -1,19 +1,15 @@
 /* tech.c — technology descriptions: the energy and area figures of one process node, from a
  * built-in preset or from XML validated against models/accel/tech.xsd, and the lookups the cost
- * model uses (MAC by width, SRAM by capacity, interpolated log-log). Also the libxml2 reading
- * and schema validation shared with arch.c; nothing past this stage sees XML. */
+ * model uses (MAC by width, SRAM by capacity, interpolated log-log). XML reading and schema
+ * validation are in xml.c; nothing past this stage sees XML. */
 #include "backend/backend.h"
 
-#include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-#include <libxml/xmlschemas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------
  * Built-in presets. Sources (as collected in ../shared/refdata/tech/README.md):
@@ -307,215 +303,63 @@ double tech_sram_leakage_mw(const Tech *t, double kib) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * XML reading and schema validation (shared with arch.c)
- * ------------------------------------------------------------------------------------------ */
-/* The first error libxml2 reports, captured instead of printed. */
-typedef struct XmlErrorSink {
-  bool have;
-  int line;
-  char file[512];
-  char msg[512];
-} XmlErrorSink;
-
-#if LIBXML_VERSION >= 21200
-static void sink_error(void *ud, const xmlError *err) {
-#else
-static void sink_error(void *ud, xmlErrorPtr err) {
-#endif
-  XmlErrorSink *sink = ud;
-  if (!err || err->level < XML_ERR_ERROR || sink->have) return;
-  sink->have = true;
-  sink->line = err->line;
-  if (sink->line <= 0 && err->node) sink->line = (int)xmlGetLineNo((xmlNode *)err->node);
-  snprintf(sink->file, sizeof sink->file, "%s", err->file ? err->file : "");
-  snprintf(sink->msg, sizeof sink->msg, "%s", err->message ? err->message : "unknown error");
-  size_t n = strlen(sink->msg);
-  while (n > 0 && (sink->msg[n - 1] == '\n' || sink->msg[n - 1] == ' '))
-    sink->msg[--n] = '\0';
-}
-
-static void sink_generic(void *ud, const char *fmt, ...) {
-  (void)ud;
-  (void)fmt;
-}
-
-/* Records the sink's error as "FILE:LINE: message" (FILE defaults to path). */
-static XdlStatus sink_report(const XmlErrorSink *sink, const char *path, XdlStatus status,
-                             const char *what, Diag *d) {
-  const char *file = sink->file[0] ? sink->file : path;
-  if (!sink->have) return diag_error(d, status, "%s: %s", path, what);
-  if (sink->line > 0)
-    return diag_error(d, status, "%s:%d: %s: %s", file, sink->line, what, sink->msg);
-  return diag_error(d, status, "%s: %s: %s", file, what, sink->msg);
-}
-
-static bool readable(const char *dir, const char *name, char *buf, size_t size) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  return n > 0 && (size_t)n < size && access(buf, R_OK) == 0;
-}
-
-/* Finds models/accel/<xsd_name>: $XDL_ACCEL_SCHEMA_DIR, then the source tree compiled in
- * (XDL_SCHEMA_DIR), then models/accel under the working directory, then the directory of the
- * file being loaded. */
-static bool find_schema(const char *path, const char *xsd_name, char *buf, size_t size) {
-  const char *env = getenv("XDL_ACCEL_SCHEMA_DIR");
-  if (env && *env && readable(env, xsd_name, buf, size)) return true;
-#ifdef XDL_SCHEMA_DIR
-  if (readable(XDL_SCHEMA_DIR, xsd_name, buf, size)) return true;
-#endif
-  if (readable("models/accel", xsd_name, buf, size)) return true;
-  char dir[1024];
-  const char *slash = strrchr(path, '/');
-  if (!slash) return readable(".", xsd_name, buf, size);
-  int n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-  if (n < 0 || (size_t)n >= sizeof dir) return false;
-  return readable(n ? dir : "/", xsd_name, buf, size);
-}
-
-XdlStatus tech_xml_read(const char *path, const char *xsd_name, xmlDoc **out, Diag *d) {
-  XdlStatus st = XDL_OK;
-  xmlDoc *doc = NULL;
-  xmlSchemaParserCtxt *pctx = NULL;
-  xmlSchema *schema = NULL;
-  xmlSchemaValidCtxt *vctx = NULL;
-  XmlErrorSink sink = {0};
-  char xsd[1280];
-  *out = NULL;
-
-  FILE *f = fopen(path, "rb");
-  if (!f) return diag_error(d, XDL_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-  fclose(f);
-  if (!find_schema(path, xsd_name, xsd, sizeof xsd))
-    return diag_error(d, XDL_ERR_INTERNAL,
-                      "%s: cannot find schema %s (set XDL_ACCEL_SCHEMA_DIR to models/accel)", path,
-                      xsd_name);
-
-  xmlInitParser();
-  /* libxml2's error hooks are per thread: divert them while we work, restore them after. */
-  xmlStructuredErrorFunc old_serror = xmlStructuredError;
-  void *old_sctx = xmlStructuredErrorContext;
-  xmlGenericErrorFunc old_generic = xmlGenericError;
-  void *old_gctx = xmlGenericErrorContext;
-  xmlSetStructuredErrorFunc(&sink, sink_error);
-  xmlSetGenericErrorFunc(NULL, sink_generic);
-
-  doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
-  if (!doc || sink.have) {
-    st = sink_report(&sink, path, XDL_ERR_INPUT, "malformed XML", d);
-    goto fail;
-  }
-  pctx = xmlSchemaNewParserCtxt(xsd);
-  if (!pctx) {
-    st = diag_error(d, XDL_ERR_INTERNAL, "%s: cannot read schema", xsd);
-    goto fail;
-  }
-  xmlSchemaSetParserStructuredErrors(pctx, sink_error, &sink);
-  schema = xmlSchemaParse(pctx);
-  if (!schema || sink.have) {
-    st = sink_report(&sink, xsd, XDL_ERR_INTERNAL, "invalid schema", d);
-    goto fail;
-  }
-  vctx = xmlSchemaNewValidCtxt(schema);
-  if (!vctx) {
-    st = diag_error(d, XDL_ERR_INTERNAL, "%s: out of memory", path);
-    goto fail;
-  }
-  xmlSchemaSetValidStructuredErrors(vctx, sink_error, &sink);
-  int rc = xmlSchemaValidateDoc(vctx, doc);
-  if (rc != 0 || sink.have) {
-    st = sink_report(&sink, path, rc < 0 ? XDL_ERR_INTERNAL : XDL_ERR_INPUT, "schema violation", d);
-    goto fail;
-  }
-  *out = doc;
-  doc = NULL;
-
-fail:
-  if (vctx) xmlSchemaFreeValidCtxt(vctx);
-  if (schema) xmlSchemaFree(schema);
-  if (pctx) xmlSchemaFreeParserCtxt(pctx);
-  if (doc) xmlFreeDoc(doc);
-  xmlSetStructuredErrorFunc(old_sctx, old_serror);
-  xmlSetGenericErrorFunc(old_gctx, old_generic);
-  return st;
-}
-
-/* ------------------------------------------------------------------------------------------
  * Technology XML
  * ------------------------------------------------------------------------------------------ */
-static bool is_elem(const xmlNode *n, const char *name) {
-  return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-/* A numeric attribute the schema has already checked; dflt when absent. */
-static double num_attr(xmlNode *n, const char *name, double dflt) {
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  if (!v) return dflt;
-  double x = strtod((const char *)v, NULL);
-  xmlFree(v);
-  return x;
-}
-
-static void str_attr(xmlNode *n, const char *name, char *buf, size_t size) {
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  snprintf(buf, size, "%s", v ? (const char *)v : "");
-  xmlFree(v);
-}
-
 /* Contract: on XDL_OK *out is filled and passes tech_check; on error *out is unspecified and
  * d holds "FILE:LINE: message" (the line of the offending element where there is one). */
 XdlStatus tech_load_xml(const char *path, Tech *out, Diag *d) {
   xmlDoc *doc = NULL;
-  XdlStatus st = tech_xml_read(path, "tech.xsd", &doc, d);
+  XdlStatus st = xml_read_validated(path, "tech.xsd", &doc, d);
   if (st != XDL_OK) goto fail;
 
   long lines[TP_N] = {0}, mac_lines[TECH_MAX_MAC] = {0}, sram_lines[TECH_MAX_SRAM] = {0};
   Tech t = {0};
   xmlNode *root = xmlDocGetRootElement(doc);
   lines[TP_ROOT] = xmlGetLineNo(root);
-  str_attr(root, "name", t.name, sizeof t.name);
-  str_attr(root, "node", t.node, sizeof t.node);
+  xml_str_attr(root, "name", t.name, sizeof t.name);
+  xml_str_attr(root, "node", t.node, sizeof t.node);
   for (xmlNode *c = root->children; c; c = c->next) {
-    if (is_elem(c, "mac") && t.n_macs < TECH_MAX_MAC) {
+    if (xml_is_elem(c, "mac") && t.n_macs < TECH_MAX_MAC) {
       TechMac *m = &t.macs[t.n_macs];
       mac_lines[t.n_macs++] = xmlGetLineNo(c);
       char type[8];
-      str_attr(c, "type", type, sizeof type);
-      m->bits = (int)num_attr(c, "bits", 0);
+      xml_str_attr(c, "type", type, sizeof type);
+      m->bits = (int)xml_num_attr_or(c, "bits", 0);
       m->is_float = strcmp(type, "fp") == 0;
-      m->energy_pj = num_attr(c, "energy_pj", 0);
-      m->pe_area_um2 = num_attr(c, "pe_area_um2", 0);
-    } else if (is_elem(c, "accumulator")) {
+      m->energy_pj = xml_num_attr_or(c, "energy_pj", 0);
+      m->pe_area_um2 = xml_num_attr_or(c, "pe_area_um2", 0);
+    } else if (xml_is_elem(c, "accumulator")) {
       lines[TP_ACC] = xmlGetLineNo(c);
-      t.acc_cell_bits = (int)num_attr(c, "bits", 0);
-      t.acc_cell_pj = num_attr(c, "energy_pj", 0);
-      t.acc_cell_area_um2 = num_attr(c, "area_um2", 0);
-    } else if (is_elem(c, "srams")) {
+      t.acc_cell_bits = (int)xml_num_attr_or(c, "bits", 0);
+      t.acc_cell_pj = xml_num_attr_or(c, "energy_pj", 0);
+      t.acc_cell_area_um2 = xml_num_attr_or(c, "area_um2", 0);
+    } else if (xml_is_elem(c, "srams")) {
       lines[TP_SRAMS] = xmlGetLineNo(c);
-      t.sram_word_bits = (int)num_attr(c, "word_bits", 0);
+      t.sram_word_bits = (int)xml_num_attr_or(c, "word_bits", 0);
       for (xmlNode *r = c->children; r; r = r->next) {
-        if (!is_elem(r, "sram") || t.n_srams >= TECH_MAX_SRAM) continue;
+        if (!xml_is_elem(r, "sram") || t.n_srams >= TECH_MAX_SRAM) continue;
         TechSram *s = &t.srams[t.n_srams];
         sram_lines[t.n_srams++] = xmlGetLineNo(r);
-        s->kib = num_attr(r, "kib", 0);
-        s->read_pj = num_attr(r, "read_pj", 0);
-        s->write_pj = num_attr(r, "write_pj", 0);
-        s->area_mm2 = num_attr(r, "area_mm2", 0);
-        s->leakage_mw = num_attr(r, "leakage_mw", 0);
+        s->kib = xml_num_attr_or(r, "kib", 0);
+        s->read_pj = xml_num_attr_or(r, "read_pj", 0);
+        s->write_pj = xml_num_attr_or(r, "write_pj", 0);
+        s->area_mm2 = xml_num_attr_or(r, "area_mm2", 0);
+        s->leakage_mw = xml_num_attr_or(r, "leakage_mw", 0);
       }
-    } else if (is_elem(c, "dram")) {
+    } else if (xml_is_elem(c, "dram")) {
       lines[TP_DRAM] = xmlGetLineNo(c);
-      t.dram_pj_per_bit = num_attr(c, "pj_per_bit", 0);
-    } else if (is_elem(c, "vector")) {
+      t.dram_pj_per_bit = xml_num_attr_or(c, "pj_per_bit", 0);
+    } else if (xml_is_elem(c, "vector")) {
       lines[TP_VECTOR] = xmlGetLineNo(c);
-      t.vec_pj[VEC_ELEMWISE] = num_attr(c, "elementwise_pj", 0);
-      t.vec_pj[VEC_SPECIAL] = num_attr(c, "special_pj", 0);
-      t.vec_pj[VEC_REDUCE] = num_attr(c, "reduce_pj", 0);
-      t.vec_pj[VEC_SOFTMAX] = num_attr(c, "softmax_pj", 0);
-      t.vec_pj[VEC_POOL] = num_attr(c, "pool_pj", 0);
-      t.vec_lane_area_um2 = num_attr(c, "lane_area_um2", 0);
-    } else if (is_elem(c, "leakage")) {
+      t.vec_pj[VEC_ELEMWISE] = xml_num_attr_or(c, "elementwise_pj", 0);
+      t.vec_pj[VEC_SPECIAL] = xml_num_attr_or(c, "special_pj", 0);
+      t.vec_pj[VEC_REDUCE] = xml_num_attr_or(c, "reduce_pj", 0);
+      t.vec_pj[VEC_SOFTMAX] = xml_num_attr_or(c, "softmax_pj", 0);
+      t.vec_pj[VEC_POOL] = xml_num_attr_or(c, "pool_pj", 0);
+      t.vec_lane_area_um2 = xml_num_attr_or(c, "lane_area_um2", 0);
+    } else if (xml_is_elem(c, "leakage")) {
       lines[TP_LEAKAGE] = xmlGetLineNo(c);
-      t.leakage_mw_per_mm2 = num_attr(c, "mw_per_mm2", 0);
+      t.leakage_mw_per_mm2 = xml_num_attr_or(c, "mw_per_mm2", 0);
     }
   }
 
