@@ -2,7 +2,8 @@
  * Requires: a shape-inferred graph. Does: drops Identity and inference-mode Dropout (their
  * consumers read the input instead; kept when their output is a graph output), removes
  * constant computation (shape/constant ops, and any node whose outputs were all folded to known
- * values at import; their outputs become ROLE_CONST tensors), and marks Reshape, Flatten, Squeeze and Unsqueeze as layout-only views.
+ * values at import; their outputs become ROLE_CONST tensors), and marks Reshape, Flatten,
+ * Squeeze and Unsqueeze as layout-only views.
  * Invalidates: node ids. */
 #include <string.h>
 
