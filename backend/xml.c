@@ -60,13 +60,16 @@ static bool readable(const char *dir, const char *name, char *buf, size_t size) 
 }
 
 /* Finds models/accel/<xsd_name>: $XDL_ACCEL_SCHEMA_DIR, then the source tree compiled in
- * (XDL_SCHEMA_DIR), then models/accel under the working directory, then the directory of the
- * file being loaded. */
+ * (XDL_SCHEMA_DIR), then the installed copy (XDL_INSTALLED_SCHEMA_DIR), then models/accel
+ * under the working directory, then the directory of the file being loaded. */
 static bool find_schema(const char *path, const char *xsd_name, char *buf, size_t size) {
   const char *env = getenv("XDL_ACCEL_SCHEMA_DIR");
   if (env && *env && readable(env, xsd_name, buf, size)) return true;
 #ifdef XDL_SCHEMA_DIR
   if (readable(XDL_SCHEMA_DIR, xsd_name, buf, size)) return true;
+#endif
+#ifdef XDL_INSTALLED_SCHEMA_DIR
+  if (readable(XDL_INSTALLED_SCHEMA_DIR, xsd_name, buf, size)) return true;
 #endif
   if (readable("models/accel", xsd_name, buf, size)) return true;
   char dir[1024];
