@@ -214,8 +214,8 @@ XdlStatus scalesim_read_topology(const char *path, bool gemm, ScaleSimTopology *
     char *s = trim(buf);
     if (!*s) continue;
     char *fields[16];
-    int n = split_fields(s, fields, 15);
-    if (n > 1 && !*trim(fields[n - 1])) n--; /* the trailing comma SCALE-Sim expects */
+    int n = split_fields(s, fields, 15); /* 16 = more than 15 fields (the 16th is unset) */
+    if (n > 1 && n <= 15 && !*trim(fields[n - 1])) n--; /* the trailing comma SCALE-Sim expects */
     int want_min = gemm ? 4 : 8, want_max = gemm ? 4 : 9;
     if (n < want_min || n > want_max) {
       st = diag_error(d, XDL_ERR_INPUT, "%s:%d: expected %s, got %d fields", path, line,
