@@ -73,8 +73,10 @@ XdlStatus systolic_check(const SystolicConfig *cfg, const SysLayer *layer, Diag 
 SysLayer systolic_layer_from_gemm(int64_t g, int64_t m, int64_t n, int64_t k);
 
 /* Fast path: compute cycles, utilizations, mapping efficiency, SRAM counts and SRAM start/stop
- * in closed form (O(1)); DRAM traffic, DRAM start/stop and stalls by a fold-level reuse model.
- * Never allocates. Inputs must pass systolic_check (checked again; XDL_ERR_INPUT otherwise). */
+ * in closed form (O(1)); DRAM traffic, DRAM start/stop and stalls by deterministic epoch models
+ * (cost grows with Fh*Fw and, capped, with the folds) and a reuse-distance model; never with
+ * the MACs, cycles or addresses. Never allocates. Inputs must pass systolic_check (checked
+ * again; XDL_ERR_INPUT otherwise). */
 XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
                              SystolicResult *out, Diag *d);
 
@@ -256,6 +258,9 @@ typedef struct TaskCost {
   int64_t dram_words;      /* words moved to/from DRAM */
 } TaskCost;
 
+/* Phases of a training step (ir.h's Phase), for per-phase totals. */
+enum { N_PHASES = PHASE_UPDATE + 1 };
+
 typedef struct Estimate {
   int64_t macs, vec_ops;
   int64_t cycles, stall_cycles;
@@ -265,6 +270,14 @@ typedef struct Estimate {
   double energy_pj[EN_N];
   AreaBreakdown area;
   int64_t dram_words;
+  /* By the phase of each task (Task.phase): cycles and MACs add up exactly to the totals;
+   * energy (all parts, leakage from the phase's cycles) up to rounding. */
+  int64_t phase_cycles[N_PHASES];
+  int64_t phase_macs[N_PHASES];
+  double phase_energy_pj[N_PHASES];
+  /* The workload's memory footprint (MemoryFootprint.total_bytes) when the caller knows it
+   * (dse_sweep copies DseOptions.memory), else 0; cost_estimate leaves it 0. */
+  int64_t memory_bytes;
 } Estimate;
 
 /* Area of an accelerator (independent of the workload). */
@@ -302,7 +315,10 @@ typedef struct SpaceParam {
 
 typedef struct SpaceConstraints {
   double max_area_mm2, max_power_w, max_latency_s; /* <= 0: unconstrained */
-  double max_memory_bytes;  /* on-chip SRAM (ifmap + filter + ofmap) bytes; <= 0: none */
+  /* The workload's memory footprint (liveness.c's MemoryFootprint.total_bytes: the training
+   * step's with --train, else one inference's), the same at every point of a sweep. */
+  double max_memory_bytes;  /* <= 0: none */
+  double max_sram_bytes;    /* on-chip SRAM (ifmap + filter + ofmap) bytes; <= 0: none */
 } SpaceConstraints;
 
 typedef struct DesignSpace {
@@ -345,7 +361,11 @@ char *space_format_value(const SpaceParam *p, double v, char *buf, size_t size);
  * per-(task, array configuration) systolic results computed once; then the Pareto filter.
  * pareto.c — non-dominated points over chosen objectives (minimize each).
  * ------------------------------------------------------------------------------------------ */
-typedef enum Objective { OBJ_LATENCY, OBJ_ENERGY, OBJ_AREA, OBJ_POWER, OBJ_N } Objective;
+/* OBJ_MEMORY is the workload's memory footprint (Estimate.memory_bytes): a property of the
+ * model and batch, equal at every point of one sweep. */
+typedef enum Objective {
+  OBJ_LATENCY, OBJ_ENERGY, OBJ_AREA, OBJ_POWER, OBJ_MEMORY, OBJ_N
+} Objective;
 enum { DSE_MAX_JOBS = 256 };
 
 typedef struct DsePoint {
@@ -361,6 +381,9 @@ typedef struct DseResult {
   int n_objs;
   int64_t n_array_configs; /* distinct systolic configurations (groups) */
   int32_t n_layers;        /* distinct systolic-model layers (GEMMs, convs) of the schedule */
+  bool has_memory;         /* memory holds the workload's footprint (DseOptions.memory; its
+                              peak_name is borrowed from the graph) */
+  MemoryFootprint memory;
 } DseResult;
 
 /* Called from the calling thread while the sweep runs (done points of total), last with
@@ -375,13 +398,17 @@ typedef struct DseOptions {
   void *ud;
   int64_t first, count;   /* a shard: points [first, first + count); count 0 = to the end */
   bool per_point_cost;    /* reference path: cost_estimate per point, nothing shared */
+  /* The workload's memory footprint (training_memory), borrowed; NULL = not known, which the
+   * max_memory_bytes constraint and the memory objective need (XDL_ERR_INPUT without it). */
+  const MemoryFootprint *memory;
 } DseOptions;
 
 /* jobs 0, objectives latency, energy, area, the whole space, shared systolic results. */
 void dse_options_default(DseOptions *o);
 int dse_default_jobs(void); /* online CPUs, at least 1, at most DSE_MAX_JOBS */
 /* Costs every point of the shard, marks feasibility against space->limits and the Pareto
- * front. Results do not depend on jobs and equal cost_estimate's per point bit for bit. */
+ * front. Results do not depend on jobs and equal cost_estimate's per point bit for bit (plus
+ * memory_bytes from opt->memory). */
 XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOptions *opt,
                     DseResult *out, Diag *d);
 void dse_result_free(DseResult *r);
@@ -396,28 +423,37 @@ const char *pareto_objective_name(Objective o);          /* "latency", "energy",
 
 /* ------------------------------------------------------------------------------------------
  * report_dse.c — the files a sweep leaves in its output directory (points.csv, pareto.csv,
- * pareto.json, pareto.svg), written atomically, and the Pareto table on the terminal.
+ * pareto.json, phases.csv, pareto.svg), written atomically, and the Pareto table on the
+ * terminal.
  * ------------------------------------------------------------------------------------------ */
 /* Creates dir (and its parents) if needed and checks it is a writable directory;
  * XDL_ERR_INPUT naming it otherwise. */
 XdlStatus report_dse_prepare_dir(const char *dir, Diag *d);
-/* Writes the four files of a sweep r of space on s into dir: each to a temporary name first,
+/* Writes the five files of a sweep r of space on s into dir: each to a temporary name first,
  * all renamed once complete; on error none is left behind. */
 XdlStatus report_dse_write(const char *dir, const Schedule *s, const DesignSpace *space,
                            const DseResult *r, Diag *d);
 /* Header = swept parameter names, then cycles,latency_s,energy_j,power_w,area_mm2,tops,
  * tops_per_mm2,fj_per_op,feasible,pareto; one row per point (Pareto points only if asked). */
 void report_dse_csv(FILE *out, const DesignSpace *space, const DseResult *r, bool pareto_only);
-/* {model, macs, space, base, n_points, n_feasible, n_pareto, objectives, constraints, params,
- *  pareto:[{index, params, accel, macs, cycles, ..., energy_pj:{...}, area_parts_mm2:{...},
- *  layers:[{name, op, unit, cycles, stall_cycles, latency_s, energy_j, energy_pj, util,
- *  dram_words}]}]}; per-layer costs are recomputed with cost_estimate. */
+/* phases.csv: the Pareto rows of pareto.csv by phase of the step: header = swept parameter
+ * names, then for each phase (forward, loss, backward_data, backward_weight, update)
+ * <phase>_cycles,<phase>_latency_s,<phase>_energy_j,<phase>_macs. */
+void report_dse_phases_csv(FILE *out, const DesignSpace *space, const DseResult *r);
+/* {model, macs, space, base, n_points, n_feasible, n_pareto, objectives, constraints,
+ *  memory:{...} (when known), params, pareto:[{index, params, accel, macs, cycles, ...,
+ *  energy_pj:{...}, phases:{forward:{cycles, latency_s, energy_j, macs}, loss, backward_data,
+ *  backward_weight, update}, area_parts_mm2:{...}, layers:[{name, op, unit, phase, cycles,
+ *  stall_cycles, latency_s, energy_j, energy_pj, util, dram_words}]}]}; per-layer costs are
+ *  recomputed with cost_estimate. */
 XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space,
                           const DseResult *r, bool pretty, Diag *d);
-/* Energy vs latency and area vs latency on log axes; false only when out of memory. */
+/* Energy vs latency and area vs latency on log axes, and for a training step a third panel:
+ * one bar per Pareto design (fastest first) of its energy stacked by phase, with a legend;
+ * false only when out of memory. */
 bool report_dse_svg(FILE *out, const char *model, const DseResult *r);
 /* The Pareto designs by ascending latency: parameters, latency, energy, area, TOPS/mm^2,
- * fJ/op. */
+ * fJ/op, and for a training step the share of energy by phase. */
 void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r);
 
 #endif

@@ -158,11 +158,13 @@ static XdlStatus cost_vector_task(const CostCtx *c, const Task *t, TaskCost *tc,
 
 /* Contract: s was built by schedule_build; a passes arch_check; results[task_result[i]] is
  * array task i's systolic result on arch_systolic_config(a) (task_result[i] < 0: no array
- * work). Fills *out (and per_task[i] for each task when per_task is not NULL). Tasks run back to back, so cycles add up; leakage
- * burns for the whole latency. Figures that would divide by zero (power, TOPS, TOPS/mm^2 with
- * zero latency; fJ/op and utilization with zero MACs; TOPS/mm^2 with zero area) are reported
- * as 0. Errors: XDL_ERR_INPUT for an unusable accelerator or a task the systolic model rejects,
- * XDL_ERR_INTERNAL from its exact path's allocations. */
+ * work). Fills *out (and per_task[i] for each task when per_task is not NULL). Tasks run back
+ * to back, so cycles add up; leakage burns for the whole latency. Per-phase totals group the
+ * tasks by Task.phase (a phase's leakage from its own cycles). Figures that would divide by
+ * zero (power, TOPS, TOPS/mm^2 with zero latency; fJ/op and utilization with zero MACs;
+ * TOPS/mm^2 with zero area) are reported as 0. Errors: XDL_ERR_INPUT for an unusable
+ * accelerator or a task the systolic model rejects, XDL_ERR_INTERNAL from its exact path's
+ * allocations or a task phase outside Phase. */
 XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const SystolicResult *results,
                                const int32_t *task_result, Estimate *out, TaskCost *per_task,
                                Diag *d) {
@@ -194,7 +196,17 @@ XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const Systolic
       return diag_error(d, XDL_ERR_INPUT, "task '%s': total cycle or operation count overflows",
                         t->name);
     out->stall_cycles += tc.stall_cycles;
-    for (int p = 0; p < EN_LEAKAGE; p++) out->energy_pj[p] += tc.energy_pj[p];
+    unsigned ph = (unsigned)t->phase;
+    if (ph >= N_PHASES)
+      return diag_error(d, XDL_ERR_INTERNAL, "task '%s': bad phase %u", t->name, ph);
+    double task_pj = 0; /* leakage apart: added per phase from the phase's cycles below */
+    for (int p = 0; p < EN_LEAKAGE; p++) {
+      out->energy_pj[p] += tc.energy_pj[p];
+      task_pj += tc.energy_pj[p];
+    }
+    out->phase_cycles[ph] += tc.cycles; /* no overflow: at most the checked total */
+    out->phase_macs[ph] += t->macs;
+    out->phase_energy_pj[ph] += task_pj;
     util_macs += tc.util * (double)t->macs;
     if (per_task) per_task[i] = tc;
   }
@@ -202,6 +214,8 @@ XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const Systolic
   /* Total leakage from the total latency, so it is exactly leakage power x latency (the
    * per-task figures add up to it up to rounding). */
   out->energy_pj[EN_LEAKAGE] = leakage_pj(&c, out->cycles);
+  for (int ph = 0; ph < N_PHASES; ph++)
+    out->phase_energy_pj[ph] += leakage_pj(&c, out->phase_cycles[ph]);
   double energy_pj = 0;
   for (int p = 0; p < EN_N; p++) energy_pj += out->energy_pj[p];
   out->energy_j = energy_pj * 1e-12;

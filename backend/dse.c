@@ -235,6 +235,7 @@ static XdlStatus sweep_group(Worker *k, int64_t gi, int64_t *bad, Diag *d) {
                        : cost_estimate_shared(w->s, k->a, k->figs, w->gs->task_layer, &pt->est,
                                               NULL, d);
     if (st != XDL_OK) return st;
+    pt->est.memory_bytes = w->opt->memory ? w->opt->memory->total_bytes : 0;
     pt->feasible = dse_feasible(&w->space->limits, k->a, &pt->est);
   }
   return XDL_OK;
@@ -278,7 +279,9 @@ bool dse_feasible(const SpaceConstraints *lim, const Accel *a, const Estimate *e
   if (lim->max_area_mm2 > 0 && !(e->area_mm2 <= lim->max_area_mm2)) return false;
   if (lim->max_power_w > 0 && !(e->power_w <= lim->max_power_w)) return false;
   if (lim->max_latency_s > 0 && !(e->latency_s <= lim->max_latency_s)) return false;
-  if (lim->max_memory_bytes > 0 && !(dse_sram_bytes(a) <= lim->max_memory_bytes)) return false;
+  if (lim->max_memory_bytes > 0 && !((double)e->memory_bytes <= lim->max_memory_bytes))
+    return false;
+  if (lim->max_sram_bytes > 0 && !(dse_sram_bytes(a) <= lim->max_sram_bytes)) return false;
   return true;
 }
 
@@ -314,6 +317,12 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
                       (long long)first, (long long)(first + n), (long long)space->n_points);
   if (opt->n_objs < 1 || opt->n_objs > OBJ_N)
     return diag_error(d, XDL_ERR_INPUT, "between 1 and %d objectives are needed", OBJ_N);
+  bool wants_memory = space->limits.max_memory_bytes > 0;
+  for (int k = 0; k < opt->n_objs; k++)
+    wants_memory = wants_memory || opt->objs[k] == OBJ_MEMORY;
+  if (wants_memory && !opt->memory)
+    return diag_error(d, XDL_ERR_INPUT, "the memory objective or max_memory_bytes constraint "
+                      "needs the workload's memory footprint, which was not computed");
   int ids[SPACE_MAX_PARAMS];
   for (int p = 0; p < space->n_params; p++)
     if ((ids[p] = space_param_id(space->params[p].name)) < 0)
@@ -354,6 +363,8 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
   }
   out->n_array_configs = groups.n_groups;
   out->n_layers = gs.n_layers;
+  out->has_memory = opt->memory != NULL;
+  if (opt->memory) out->memory = *opt->memory;
   for (int64_t p = 0; p < n; p++)
     out->n_feasible += out->points[p].feasible;
   if (!pareto_mark(out->points, n, opt->objs, opt->n_objs)) goto oom;

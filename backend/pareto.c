@@ -19,13 +19,14 @@ double pareto_objective(const Estimate *e, Objective o) {
   case OBJ_ENERGY: return e->energy_j;
   case OBJ_AREA: return e->area_mm2;
   case OBJ_POWER: return e->power_w;
+  case OBJ_MEMORY: return (double)e->memory_bytes;
   case OBJ_N: break;
   }
   return NAN;
 }
 
 const char *pareto_objective_name(Objective o) {
-  static const char *const names[OBJ_N] = {"latency", "energy", "area", "power"};
+  static const char *const names[OBJ_N] = {"latency", "energy", "area", "power", "memory"};
   return (unsigned)o < OBJ_N ? names[o] : "unknown";
 }
 

@@ -43,4 +43,21 @@ GraphTotals report_graph_totals(const Graph *g);
 void report_inspect_text(const Graph *g, FILE *out);
 void report_inspect_json(const Graph *g, FILE *out);
 
+/* ------------------------------------------------------------------------------------------
+ * report_memory.c — a memory footprint (passes/liveness.c) as one line of text and as a JSON
+ * object, the same in inspect, estimate and explore.
+ * ------------------------------------------------------------------------------------------ */
+#include "passes/passes.h"
+
+/* "memory (training step): 1.23 MiB at peak (node 'x'): weights ..., optimizer state ...,
+ * constants ..., saved activations ..., gradients ..., other activations ..." + newline; the
+ * parts are those live at the peak step, so they add up to it. train selects the label. */
+void report_memory_text(FILE *out, const MemoryFootprint *m, bool train);
+/* {total_bytes, peak_node, weights_bytes, opt_state_bytes, const_bytes, saved_bytes,
+ *  gradients_bytes, activations_bytes, at_peak:{saved_bytes, gradients_bytes,
+ *  activations_bytes}}: the *_bytes of the transient classes are each one's own peak. */
+void report_memory_json(JsonWriter *j, const char *key, const MemoryFootprint *m);
+/* Bytes for people: "512 B", "1.50 KiB", "23.4 MiB", "1.20 GiB". Returns buf. */
+char *report_format_bytes(int64_t bytes, char *buf, size_t size);
+
 #endif

@@ -1,8 +1,10 @@
 /* report_dse.c — what a design-space sweep leaves behind: points.csv (every point),
  * pareto.csv and pareto.json (the front, the JSON with each design's accelerator, energy and
- * area breakdown and per-layer costs), pareto.svg (energy and area against latency on log
- * axes), and the Pareto table on the terminal. Files are written to temporary names and
- * renamed only when all four are complete. */
+ * area breakdown, per-phase totals and per-layer costs), phases.csv (the front's cycles,
+ * latency, energy and MACs by phase of the training step), pareto.svg (energy and area against
+ * latency on log axes, and energy by phase per Pareto design for a training step), and the
+ * Pareto table on the terminal. Files are written to temporary names and renamed only when all
+ * five are complete. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,21 @@
 
 static const char *const csv_metrics =
     "cycles,latency_s,energy_j,power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto";
+
+/* Whether the sweep costed a training step: some task outside the forward phase (every point
+ * runs the same schedule, so the first tells). */
+static bool has_training_phases(const DseResult *r) {
+  if (r->n_points == 0) return false;
+  const Estimate *e = &r->points[0].est;
+  for (int p = PHASE_FORWARD + 1; p < N_PHASES; p++)
+    if (e->phase_cycles[p] > 0 || e->phase_macs[p] > 0) return true;
+  return false;
+}
+
+/* A phase's share of the latency: its cycles over the total (0 for an empty schedule). */
+static double phase_latency_s(const Estimate *e, int p) {
+  return e->cycles > 0 ? e->latency_s * (double)e->phase_cycles[p] / (double)e->cycles : 0;
+}
 
 /* ------------------------------------------------------------------------------------------
  * CSV
@@ -36,6 +53,31 @@ void report_dse_csv(FILE *out, const DesignSpace *space, const DseResult *r, boo
     fprintf(out, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n", (long long)e->cycles,
             e->latency_s, e->energy_j, e->power_w, e->area_mm2, e->tops, e->tops_per_mm2,
             e->fj_per_op, pt->feasible, pt->pareto);
+  }
+}
+
+void report_dse_phases_csv(FILE *out, const DesignSpace *space, const DseResult *r) {
+  for (int p = 0; p < space->n_params; p++)
+    fprintf(out, "%s,", space->params[p].name);
+  for (int ph = 0; ph < N_PHASES; ph++) {
+    const char *n = ir_phase_name((Phase)ph);
+    fprintf(out, "%s%s_cycles,%s_latency_s,%s_energy_j,%s_macs", ph ? "," : "", n, n, n, n);
+  }
+  fputc('\n', out);
+  for (int64_t i = 0; i < r->n_points; i++) {
+    const DsePoint *pt = &r->points[i];
+    if (!pt->pareto) continue;
+    double values[SPACE_MAX_PARAMS];
+    char buf[32];
+    space_point_values(space, pt->index, values);
+    for (int p = 0; p < space->n_params; p++)
+      fprintf(out, "%s,", space_format_value(&space->params[p], values[p], buf, sizeof buf));
+    const Estimate *e = &pt->est;
+    for (int ph = 0; ph < N_PHASES; ph++)
+      fprintf(out, "%s%lld,%.9g,%.9g,%lld", ph ? "," : "", (long long)e->phase_cycles[ph],
+              phase_latency_s(e, ph), e->phase_energy_pj[ph] * 1e-12,
+              (long long)e->phase_macs[ph]);
+    fputc('\n', out);
   }
 }
 
@@ -115,6 +157,16 @@ static XdlStatus json_design(JsonWriter *j, const Schedule *s, const DesignSpace
   json_num(j, "util", x->util);
   json_int(j, "dram_words", x->dram_words);
   json_energy_parts(j, "energy_pj", x->energy_pj);
+  json_open_object(j, "phases");
+  for (int ph = 0; ph < N_PHASES; ph++) {
+    json_open_object(j, ir_phase_name((Phase)ph));
+    json_int(j, "cycles", x->phase_cycles[ph]);
+    json_num(j, "latency_s", phase_latency_s(x, ph));
+    json_num(j, "energy_j", x->phase_energy_pj[ph] * 1e-12);
+    json_int(j, "macs", x->phase_macs[ph]);
+    json_close_object(j);
+  }
+  json_close_object(j);
   json_open_object(j, "area_parts_mm2");
   json_num(j, "pe", x->area.pe_mm2);
   json_num(j, "sram_ifmap", x->area.sram_ifmap_mm2);
@@ -129,6 +181,7 @@ static XdlStatus json_design(JsonWriter *j, const Schedule *s, const DesignSpace
     json_str(j, "name", t->name);
     json_str(j, "op", ir_ops[t->op].name);
     json_str(j, "unit", t->unit == UNIT_ARRAY ? "array" : "vector");
+    json_str(j, "phase", ir_phase_name(t->phase));
     json_int(j, "cycles", tc[i].cycles);
     json_int(j, "stall_cycles", tc[i].stall_cycles);
     json_num(j, "latency_s", (double)tc[i].cycles / (a->clock_mhz * 1e6));
@@ -175,7 +228,9 @@ XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space
   if (l->max_power_w > 0) json_num(&j, "max_power_w", l->max_power_w);
   if (l->max_latency_s > 0) json_num(&j, "max_latency_s", l->max_latency_s);
   if (l->max_memory_bytes > 0) json_num(&j, "max_memory_bytes", l->max_memory_bytes);
+  if (l->max_sram_bytes > 0) json_num(&j, "max_sram_bytes", l->max_sram_bytes);
   json_close_object(&j);
+  if (r->has_memory) report_memory_json(&j, "memory", &r->memory);
   json_open_array(&j, "params");
   for (int p = 0; p < space->n_params; p++)
     json_str(&j, NULL, space->params[p].name);
@@ -367,18 +422,127 @@ static void svg_panel(FILE *out, const DseResult *r, int view, ViewPt *front) {
   fputs("</g>\n</g>\n", out);
 }
 
+/* ---- the third panel of a training step: energy by phase per Pareto design ---- */
+enum { PHASE_PANEL_H = 340, PHASE_PLOT_W = 870, PHASE_PLOT_H = 200 };
+static const char *const phase_colors[N_PHASES] = {"#1f77b4", "#9467bd", "#ff7f0e", "#2ca02c",
+                                                   "#8c564b"};
+
+typedef struct PhaseBar {
+  double latency_s;
+  int64_t at; /* position in r->points */
+} PhaseBar;
+
+static int phase_bar_cmp(const void *pa, const void *pb) {
+  const PhaseBar *a = pa, *b = pb;
+  if (a->latency_s != b->latency_s) return a->latency_s < b->latency_s ? -1 : 1;
+  return (a->at > b->at) - (a->at < b->at);
+}
+
+/* "1.5 mJ": v in units of 10^(3 e3) with that SI prefix. */
+static void svg_energy_label(double v, int e3, char *buf, size_t size) {
+  static const char *const prefixes[] = {"f", "p", "n", "µ", "m", "", "k", "M", "G"};
+  snprintf(buf, size, "%.3g %sJ", v / pow(10, 3 * e3), prefixes[e3 + 5]);
+}
+
+/* Draws the panel at vertical offset top: one bar per Pareto design in ascending latency, its
+ * energy stacked by phase (forward at the bottom), a linear energy axis from 0, and a legend of
+ * the phases. bars has room for r->n_pareto entries. */
+static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *bars) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < r->n_points; i++)
+    if (r->points[i].pareto) bars[n++] = (PhaseBar){r->points[i].est.latency_s, i};
+  qsort(bars, (size_t)n, sizeof *bars, phase_bar_cmp);
+  double ymax = 0;
+  for (int64_t k = 0; k < n; k++) {
+    double e = 0;
+    for (int ph = 0; ph < N_PHASES; ph++)
+      e += r->points[bars[k].at].est.phase_energy_pj[ph] * 1e-12;
+    ymax = fmax(ymax, e);
+  }
+  /* Ticks at 1, 2 or 5 x 10^k, about five of them. */
+  double raw = ymax > 0 && isfinite(ymax) ? ymax / 5 : 1;
+  double mag = pow(10, floor(log10(raw))), frac = raw / mag;
+  double step = (frac <= 1 ? 1 : frac <= 2 ? 2 : frac <= 5 ? 5 : 10) * mag;
+  int n_ticks = (int)ceil(ymax / step - 1e-9);
+  if (n_ticks < 1) n_ticks = 1;
+  double yhi = n_ticks * step;
+  int e3 = (int)floor(log10(yhi) / 3);
+  e3 = e3 < -5 ? -5 : e3 > 3 ? 3 : e3;
+
+  fprintf(out, "<g transform=\"translate(%d,%d)\">\n", plot_left[0], top + 50);
+  fprintf(out,
+          "<text x=\"%d\" y=\"-14\" text-anchor=\"middle\" class=\"axis\">energy of the "
+          "training step by phase, per Pareto design</text>\n",
+          PHASE_PLOT_W / 2);
+  char label[48];
+  for (int t = 0; t <= n_ticks; t++) {
+    double y = PHASE_PLOT_H - (double)t / n_ticks * PHASE_PLOT_H;
+    svg_energy_label(t * step, e3, label, sizeof label);
+    fprintf(out,
+            "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>"
+            "<text x=\"-9\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">%s"
+            "</text>\n",
+            y, PHASE_PLOT_W, y, t ? "#eeeeee" : "#444", y, label);
+  }
+  fprintf(out,
+          "<text transform=\"translate(-72,%d) rotate(-90)\" text-anchor=\"middle\" "
+          "class=\"axis\">energy (J)</text>\n",
+          PHASE_PLOT_H / 2);
+  double slot = n > 0 ? (double)PHASE_PLOT_W / (double)n : PHASE_PLOT_W;
+  double bw = fmin(slot * 0.8, 28);
+  int64_t every = n > 30 ? (n + 29) / 30 : 1;
+  for (int64_t k = 0; k < n; k++) {
+    const Estimate *e = &r->points[bars[k].at].est;
+    double x = (double)k * slot + (slot - bw) / 2, base = 0;
+    for (int ph = 0; ph < N_PHASES; ph++) {
+      double ej = e->phase_energy_pj[ph] * 1e-12;
+      if (!(ej > 0)) continue;
+      double y0 = PHASE_PLOT_H - base / yhi * PHASE_PLOT_H;
+      double y1 = PHASE_PLOT_H - (base + ej) / yhi * PHASE_PLOT_H;
+      svg_energy_label(ej, e3, label, sizeof label);
+      fprintf(out,
+              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.2f\" fill=\"%s\">"
+              "<title>design %lld (point %lld), %s: %s</title></rect>\n",
+              x, y1, bw, y0 - y1, phase_colors[ph], (long long)(k + 1),
+              (long long)r->points[bars[k].at].index, ir_phase_name((Phase)ph), label);
+      base += ej;
+    }
+    if (k % every == 0)
+      fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%lld</text>\n",
+              x + bw / 2, PHASE_PLOT_H + 15, (long long)(k + 1));
+  }
+  fprintf(out,
+          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"axis\">Pareto designs by "
+          "ascending latency (1 = fastest, the first row of the table)</text>\n",
+          PHASE_PLOT_W / 2, PHASE_PLOT_H + 36);
+  for (int ph = 0; ph < N_PHASES; ph++)
+    fprintf(out,
+            "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+            "<text x=\"%d\" y=\"%d\">%s</text>\n",
+            ph * 150, PHASE_PLOT_H + 52, phase_colors[ph], ph * 150 + 14, PHASE_PLOT_H + 61,
+            ir_phase_name((Phase)ph));
+  fputs("</g>\n", out);
+}
+
 /* Contract: r came from a sweep; model names the workload in the title. Returns false only
  * when out of memory (nothing written). */
 bool report_dse_svg(FILE *out, const char *model, const DseResult *r) {
   ViewPt *front = xdl_malloc((size_t)(r->n_pareto ? r->n_pareto : 1) * sizeof *front);
-  if (!front) return false;
+  PhaseBar *bars = xdl_malloc((size_t)(r->n_pareto ? r->n_pareto : 1) * sizeof *bars);
+  if (!front || !bars) {
+    xdl_free(front);
+    xdl_free(bars);
+    return false;
+  }
+  bool phases = has_training_phases(r);
+  int height = SVG_H + (phases ? PHASE_PANEL_H : 0);
   fprintf(out,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
           "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n",
-          SVG_W, SVG_H, SVG_W, SVG_H);
+          SVG_W, height, SVG_W, height);
   fputs("<style>.axis{font-size:13px}.title{font-size:16px;font-weight:bold}</style>\n", out);
-  fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", SVG_W, SVG_H);
+  fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", SVG_W, height);
   fprintf(out, "<text x=\"%d\" y=\"26\" text-anchor=\"middle\" class=\"title\">", SVG_W / 2);
   svg_text_escaped(out, model && *model ? model : "model");
   fprintf(out, ": %lld design points, %lld feasible, %lld Pareto-optimal (", (long long)r->n_points,
@@ -402,7 +566,10 @@ bool report_dse_svg(FILE *out, const char *model, const DseResult *r) {
     fputs("<circle cx=\"440\" cy=\"0\" r=\"3\" fill=\"none\" stroke=\"#9a9a9a\"/>"
           "<text x=\"448\" y=\"4\">infeasible (violates a constraint)</text>\n",
           out);
-  fputs("</g>\n</svg>\n", out);
+  fputs("</g>\n", out);
+  if (phases) svg_phase_panel(out, r, SVG_H, bars);
+  fputs("</svg>\n", out);
+  xdl_free(bars);
   xdl_free(front);
   return true;
 }
@@ -436,7 +603,8 @@ static int row_cmp(const void *pa, const void *pb) {
 }
 
 /* Contract: r came from a sweep of space. Prints the Pareto designs by ascending latency: swept
- * parameters, latency, energy, area, TOPS/mm^2, fJ/op. */
+ * parameters, latency, energy, area, TOPS/mm^2, fJ/op, and for a training step each phase's
+ * share of the energy (E_fwd% ... E_upd%, adding up to 100). */
 void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
   Row *rows = xdl_malloc((size_t)(r->n_pareto ? r->n_pareto : 1) * sizeof *rows);
   int64_t n = 0;
@@ -449,7 +617,13 @@ void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
     if (width[p] < 5) width[p] = 5;
     fprintf(out, "%*s ", width[p], space->params[p].name);
   }
-  fprintf(out, "%11s %11s %11s %11s %9s\n", "latency", "energy", "area", "TOPS/mm2", "fJ/op");
+  bool phases = has_training_phases(r);
+  static const char *const phase_heads[N_PHASES] = {"E_fwd%", "E_loss%", "E_bwd_d%", "E_bwd_w%",
+                                                    "E_upd%"};
+  fprintf(out, "%11s %11s %11s %11s %9s", "latency", "energy", "area", "TOPS/mm2", "fJ/op");
+  for (int ph = 0; phases && ph < N_PHASES; ph++)
+    fprintf(out, " %8s", phase_heads[ph]);
+  fputc('\n', out);
   for (int64_t k = 0; k < n; k++) {
     const DsePoint *pt = &r->points[rows[k].at];
     double values[SPACE_MAX_PARAMS];
@@ -458,15 +632,19 @@ void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
     for (int p = 0; p < space->n_params; p++)
       fprintf(out, "%*s ", width[p],
               space_format_value(&space->params[p], values[p], b1, sizeof b1));
-    fprintf(out, "%11s %11s %7.4g mm2 %11.4g %9.4g\n", si(pt->est.latency_s, "s", b1, sizeof b1),
+    fprintf(out, "%11s %11s %7.4g mm2 %11.4g %9.4g", si(pt->est.latency_s, "s", b1, sizeof b1),
             si(pt->est.energy_j, "J", b2, sizeof b2), pt->est.area_mm2, pt->est.tops_per_mm2,
             pt->est.fj_per_op);
+    double total_pj = pt->est.energy_j * 1e12;
+    for (int ph = 0; phases && ph < N_PHASES; ph++)
+      fprintf(out, " %8.1f", total_pj > 0 ? 100 * pt->est.phase_energy_pj[ph] / total_pj : 0.0);
+    fputc('\n', out);
   }
   xdl_free(rows);
 }
 
 /* ------------------------------------------------------------------------------------------
- * The four files, atomically
+ * The five files, atomically
  * ------------------------------------------------------------------------------------------ */
 /* mkdir -p dir; XDL_ERR_INPUT naming the directory when it cannot be made. */
 static XdlStatus make_dirs(const char *dir, Diag *d) {
@@ -500,9 +678,11 @@ XdlStatus report_dse_prepare_dir(const char *dir, Diag *d) {
   return XDL_OK;
 }
 
-enum { DSE_FILE_CSV, DSE_FILE_PARETO_CSV, DSE_FILE_JSON, DSE_FILE_SVG, DSE_N_FILES };
+enum {
+  DSE_FILE_CSV, DSE_FILE_PARETO_CSV, DSE_FILE_JSON, DSE_FILE_PHASES, DSE_FILE_SVG, DSE_N_FILES
+};
 static const char *const dse_file_names[DSE_N_FILES] = {"points.csv", "pareto.csv", "pareto.json",
-                                                        "pareto.svg"};
+                                                        "phases.csv", "pareto.svg"};
 
 /* Writes file f's contents to out. */
 static XdlStatus write_one(int f, FILE *out, const Schedule *s, const DesignSpace *space,
@@ -511,6 +691,7 @@ static XdlStatus write_one(int f, FILE *out, const Schedule *s, const DesignSpac
   case DSE_FILE_CSV: report_dse_csv(out, space, r, false); return XDL_OK;
   case DSE_FILE_PARETO_CSV: report_dse_csv(out, space, r, true); return XDL_OK;
   case DSE_FILE_JSON: return report_dse_json(out, s, space, r, true, d);
+  case DSE_FILE_PHASES: report_dse_phases_csv(out, space, r); return XDL_OK;
   default:
     if (!report_dse_svg(out, s->model, r))
       return diag_error(d, XDL_ERR_INTERNAL, "out of memory writing pareto.svg");

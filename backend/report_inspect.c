@@ -6,6 +6,13 @@
 
 #include "backend/report.h"
 
+/* Whether autodiff has run: some node outside the forward phase. */
+static bool is_training_graph(const Graph *g) {
+  for (uint32_t n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].phase != PHASE_FORWARD) return true;
+  return false;
+}
+
 GraphTotals report_graph_totals(const Graph *g) {
   GraphTotals t = {0, 0, 0};
   for (uint32_t n = 0; n < g->n_nodes; n++) {
@@ -35,9 +42,18 @@ static const char *fmt_count(int64_t v, char *buf, size_t size) {
   return buf;
 }
 
+/* A training graph (after autodiff): some node is not in the forward phase. */
+static bool is_training(const Graph *g) {
+  for (uint32_t n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].phase != PHASE_FORWARD) return true;
+  return false;
+}
+
 void report_inspect_text(const Graph *g, FILE *out) {
   char shape[256], b1[32], b2[32], b3[32], gemm[96];
   fprintf(out, "model %s  (opset %" PRId64 ", %u nodes)\n", g->name, g->opset, g->n_nodes);
+  bool train = is_training(g);
+  if (train) fprintf(out, "%-16s ", "phase");
   fprintf(out, "%-40s %-20s %-24s %15s %12s %12s  %s\n", "node", "op", "output", "MACs", "ops",
           "params", "GEMM g x (m,n,k)");
   for (uint32_t n = 0; n < g->n_nodes; n++) {
@@ -56,6 +72,7 @@ void report_inspect_text(const Graph *g, FILE *out) {
                w.gemm.g, w.gemm.m, w.gemm.n, w.gemm.k);
     else
       gemm[0] = '\0';
+    if (train) fprintf(out, "%-16s ", ir_phase_name(nd->phase));
     fprintf(out, "%-40s %-20s %-24s %15s %12s %12s  %s\n", nd->name, ir_ops[nd->op].name, shape,
             fmt_count(w.macs, b1, sizeof b1), fmt_count(w.ops, b2, sizeof b2),
             fmt_count(w.params, b3, sizeof b3), gemm);
@@ -63,10 +80,17 @@ void report_inspect_text(const Graph *g, FILE *out) {
   GraphTotals t = report_graph_totals(g);
   fprintf(out, "total: %s MACs, %s vector ops, %s parameters\n", fmt_count(t.macs, b1, sizeof b1),
           fmt_count(t.ops, b2, sizeof b2), fmt_count(t.params, b3, sizeof b3));
+  MemoryFootprint mem; /* training graphs only: inference output stays as it was */
+  Diag md;
+  diag_init(&md);
+  if (is_training_graph(g) && training_memory(g, &mem, &md) == XDL_OK)
+    report_memory_text(out, &mem, true);
 }
 
 void report_inspect_json(const Graph *g, FILE *out) {
   JsonWriter j;
+  bool train = is_training(g);
+  int64_t by_phase[PHASE_UPDATE + 1] = {0};
   json_init(&j, out, false);
   json_open_object(&j, NULL);
   json_str(&j, "model", g->name);
@@ -84,6 +108,7 @@ void report_inspect_json(const Graph *g, FILE *out) {
   for (uint32_t n = 0; n < g->n_nodes; n++) {
     const Node *nd = &g->nodes[n];
     NodeWork w = ir_node_work(g, n);
+    if ((unsigned)nd->phase <= PHASE_UPDATE) by_phase[nd->phase] += w.macs;
     json_open_object(&j, NULL);
     json_str(&j, "name", nd->name);
     json_str(&j, "op", ir_ops[nd->op].name);
@@ -108,7 +133,7 @@ void report_inspect_json(const Graph *g, FILE *out) {
     } else {
       json_null(&j, "gemm");
     }
-    if (nd->phase != PHASE_FORWARD) json_str(&j, "phase", ir_phase_name(nd->phase));
+    if (train) json_str(&j, "phase", ir_phase_name(nd->phase));
     if (nd->caps_role != CAPS_NONE) json_str(&j, "capsule_role", ir_caps_role_name(nd->caps_role));
     json_close_object(&j);
   }
@@ -117,6 +142,17 @@ void report_inspect_json(const Graph *g, FILE *out) {
   json_open_object(&j, "totals");
   json_int(&j, "macs", t.macs);
   json_int(&j, "params", t.params);
+  if (train) {
+    json_open_object(&j, "macs_by_phase");
+    for (int p = PHASE_FORWARD; p <= PHASE_UPDATE; p++)
+      json_int(&j, ir_phase_name((Phase)p), by_phase[p]);
+    json_close_object(&j);
+  }
   json_close_object(&j);
+  MemoryFootprint mem;
+  Diag md;
+  diag_init(&md);
+  if (is_training_graph(g) && training_memory(g, &mem, &md) == XDL_OK)
+    report_memory_json(&j, "memory", &mem);
   json_close_object(&j);
 }

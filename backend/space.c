@@ -414,6 +414,7 @@ XdlStatus space_load_xml(const char *path, DesignSpace *out, Diag *d) {
       xml_num_attr(c, "max_power_w", &l->max_power_w);
       xml_num_attr(c, "max_latency_s", &l->max_latency_s);
       xml_num_attr(c, "max_memory_bytes", &l->max_memory_bytes);
+      xml_num_attr(c, "max_sram_bytes", &l->max_sram_bytes);
     }
   }
   out->n_points = 1;

@@ -67,6 +67,26 @@ XdlStatus onnx_tensor_fill(Graph *g, uint32_t t, const struct Onnx__TensorProto 
                            const char *what, bool keep_bytes, Diag *d);
 
 /* ------------------------------------------------------------------------------------------
+ * onnx_values.c — a serialized TensorProto's values (conformance tests' input_N.pb and
+ * output_N.pb), decoded with onnx_tensor.c's helpers and ir's interp_decode.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct TensorValues {
+  DataType dtype;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  int64_t n;         /* element count */
+  bool is_int;       /* integer and bool types: ivals; floating types: fvals */
+  double *fvals;     /* xdl_malloc'd, or NULL */
+  int64_t *ivals;    /* xdl_malloc'd, or NULL */
+} TensorValues;
+
+/* Reads the TensorProto file at path with its values into out (free with
+ * onnx_tensor_values_free). String and complex tensors, and files without stored values, are
+ * errors naming the file. */
+XdlStatus onnx_read_tensor_values(const char *path, TensorValues *out, Diag *d);
+void onnx_tensor_values_free(TensorValues *v);
+
+/* ------------------------------------------------------------------------------------------
  * onnx_export.c — Graph → ModelProto, the writer behind the shipped models.
  * ------------------------------------------------------------------------------------------ */
 /* How to write: every field may be left zero. */

@@ -359,6 +359,25 @@ bool einsum_parse(const char *eq, int n_ops, const int *ranks, const int64_t *co
 
 
 /* ------------------------------------------------------------------------------------------
+ * shape_caps.c — the compact capsule ops of domain ai.xploredl (PrimaryCaps, ConvCaps,
+ * ClassCaps, Squash): validated parameters shared by their shape rules and the lowering pass.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct CapsParams {
+  int64_t kernel[2], strides[2], pads[4]; /* PrimaryCaps, ConvCaps: 2-D window (ONNX pads) */
+  int64_t out_hw[2];       /* PrimaryCaps, ConvCaps: output spatial extents */
+  int64_t num_caps;        /* output capsules (ClassCaps) or capsule types (the others) */
+  int64_t caps_dim;        /* output capsule dimension (Squash: size of its axis) */
+  int64_t in_caps, in_dim; /* input capsules (types) and their dimension (PrimaryCaps: C, 1) */
+  int64_t iters;           /* routing iterations, >= 1 (1 where there is no routing) */
+  bool squash;             /* PrimaryCaps: squash the capsules */
+  bool routing_3d;         /* ConvCaps: routing "3d" (else "2d") */
+  int axis;                /* Squash: the capsule axis, normalized */
+} CapsParams;
+/* Reads and validates capsule node n's attributes against its operands' shapes (which must be
+ * known). Errors name the node: unknown attributes, inconsistent dimensions, zero iterations. */
+XdlStatus caps_params(Graph *g, uint32_t n, CapsParams *p, Diag *d);
+
+/* ------------------------------------------------------------------------------------------
  * work.c — MACs, vector ops and GEMM views (definitions in ../shared/refdata/onnx/README.md).
  * ------------------------------------------------------------------------------------------ */
 struct GemmView {
@@ -417,5 +436,50 @@ XdlStatus fold_map(Graph *g, uint32_t n, int out, const Tensor *const *srcs, int
                    FoldIndexFn fn, const void *ctx, double fill, Diag *d);
 /* Output out takes src's values in the same row-major order (reshapes, identity). */
 XdlStatus fold_copy(Graph *g, uint32_t n, int out, const Tensor *src, Diag *d);
+
+/* ------------------------------------------------------------------------------------------
+ * interp.c (kernels in interp_nn.c, interp_elem.c, interp_data.c, interp_train.c) — the
+ * reference interpreter: plain loops over a graph's nodes in order, for proving passes and
+ * shape rules numerically (conformance outputs, finite-difference gradient checks). Float
+ * values are held as double and, unless use_double, rounded to their tensor's element type
+ * after every node (float32 semantics); integer and bool values as int64.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct InterpOptions {
+  bool use_double;     /* no rounding to f32/f16: cleaner finite differences */
+  bool random_weights; /* a constant without stored values gets deterministic pseudo-random
+                          ones (seeded by seed and its name) instead of an error */
+  uint64_t seed;
+} InterpOptions;
+
+typedef struct Interp Interp;
+
+/* A tensor's values (borrowed from the interpreter; valid until the next run or set). */
+typedef struct InterpValue {
+  bool is_int;
+  int64_t n;
+  const double *f;     /* !is_int */
+  const int64_t *i;    /* is_int */
+} InterpValue;
+
+/* Creates an interpreter over g (borrowed; its shapes must be inferred). opts may be NULL. */
+Interp *interp_new(const Graph *g, const InterpOptions *opts, Diag *d);
+void interp_free(Interp *ip);
+/* Sets tensor t's n values (its numel) from f or, if f is NULL, from i; converted to the
+ * tensor's kind. A set value overrides stored weights until set again. */
+XdlStatus interp_set(Interp *ip, uint32_t t, const double *f, const int64_t *i, int64_t n,
+                     Diag *d);
+/* Runs nodes [first, end) in order; every input must be set, loadable, or computed earlier.
+ * An op without a kernel fails naming the op. */
+XdlStatus interp_run_nodes(Interp *ip, uint32_t first, uint32_t end, Diag *d);
+XdlStatus interp_run(Interp *ip, Diag *d); /* every node */
+/* Tensor t's values: computed, set, or loaded on demand (constants and weights). */
+XdlStatus interp_get(Interp *ip, uint32_t t, InterpValue *out, Diag *d);
+/* True when the interpreter has a kernel for op. */
+bool interp_supports(OpKind op);
+/* Decodes n little-endian elements of type dt into f (floating types) or i (integer and bool
+ * types); false for string and complex types. */
+bool interp_decode(DataType dt, const void *bytes, int64_t n, double *f, int64_t *i);
+/* Rounds v to the precision of floating type dt (f32, f16, bf16; f64 unchanged). */
+double interp_round(DataType dt, double v);
 
 #endif

@@ -327,6 +327,47 @@ static void build_resnet18(Net *b) {
   net_output(b, gemm(b, "fc", x, 1000));
 }
 
+/* One torchvision Bottleneck (ResNet v1.5: the stride sits on the 3×3 conv), BatchNorm folded:
+ * 1×1 to planes, 3×3 stride s, 1×1 to 4·planes, a 1×1 downsample when the shape changes. */
+static uint32_t bottleneck(Net *b, const char *path, uint32_t x, int64_t planes, int64_t s) {
+  char p[96], q[96];
+  if (x == IR_NONE) return IR_NONE;
+  bool down = s != 1 || b->g->tensors[x].dims[1] != 4 * planes;
+  snprintf(p, sizeof p, "%s.conv1", path);
+  snprintf(q, sizeof q, "%s.relu", path);
+  uint32_t y = unary(b, OP_RELU, q, conv(b, p, x, planes, 1, 1, 0, 1));
+  snprintf(p, sizeof p, "%s.conv2", path);
+  snprintf(q, sizeof q, "%s.relu_1", path);
+  y = unary(b, OP_RELU, q, conv(b, p, y, planes, 3, s, 1, 1));
+  snprintf(p, sizeof p, "%s.conv3", path);
+  y = conv(b, p, y, 4 * planes, 1, 1, 0, 1);
+  uint32_t skip = x;
+  if (down) {
+    snprintf(p, sizeof p, "%s.downsample.0", path);
+    skip = conv(b, p, x, 4 * planes, 1, s, 0, 1);
+  }
+  snprintf(q, sizeof q, "%s.relu_2", path);
+  return unary(b, OP_RELU, q, add(b, path, y, skip));
+}
+
+/* torchvision resnet50: stages of 3, 4, 6 and 3 bottleneck blocks. */
+static void build_resnet50(Net *b) {
+  uint32_t x = net_input(b, 4, (int64_t[]){1, 3, 224, 224});
+  x = unary(b, OP_RELU, "relu", conv(b, "conv1", x, 64, 7, 2, 3, 1));
+  x = pool(b, OP_MAX_POOL, "maxpool", x, 3, 2, 1);
+  static const int64_t planes[4] = {64, 128, 256, 512};
+  static const int blocks[4] = {3, 4, 6, 3};
+  char path[32];
+  for (int l = 0; l < 4; l++)
+    for (int k = 0; k < blocks[l]; k++) {
+      snprintf(path, sizeof path, "layer%d.%d", l + 1, k);
+      x = bottleneck(b, path, x, planes[l], l > 0 && k == 0 ? 2 : 1);
+    }
+  x = flatten(b, "", global_avg_pool(b, "avgpool", x));
+  b->out_name = "output";
+  net_output(b, gemm(b, "fc", x, 1000));
+}
+
 /* Conv2dNormActivation: conv at "<path>.0" (BatchNorm folded), ReLU6 at "<path>.2". */
 static uint32_t conv_relu6(Net *b, const char *path, uint32_t x, int64_t cout, int64_t k,
                            int64_t s, int64_t groups) {
@@ -389,6 +430,7 @@ static const NetSpec nets[] = {
     {"lenet5", build_lenet5},     {"alexnet", build_alexnet},
     {"resnet18", build_resnet18}, {"mobilenet_v2", build_mobilenet_v2},
     {"vgg16", build_vgg16},       {"tiny_mlp", build_tiny_mlp},
+    {"resnet50", build_resnet50},
 };
 
 /* Builds, writes and re-imports one model; prints its figures. Returns 0 or 1. */

@@ -42,6 +42,18 @@ const char *const *passes_names(int *count);
  * Squeeze and Unsqueeze as layout-only views. */
 XdlStatus pass_canonicalize(Graph *g, const PassOptions *o, Diag *d);
 
+/* autodiff.c — expands ONNX Gradient nodes; with o->train appends the loss, the backward graph
+ * (each op's rule from ops.def, phases backward_data / backward_weight) and the optimizer
+ * updates. Errors: a loss that does not fit the outputs, no trainable weight, no rule. */
+XdlStatus pass_autodiff(Graph *g, const PassOptions *o, Diag *d);
+
+/* capsule_lower.c — expands the compact capsule ops of domain ai.xploredl (PrimaryCaps, ConvCaps,
+ * ClassCaps, Squash) into primitives; in capsule networks exported already unrolled, finds the
+ * votes product and the routing iterations by structure and rewrites each routing Mul →
+ * ReduceSum into one Einsum contraction; tags every capsule node with its role (primary, votes,
+ * routing[k].softmax|sum|squash|agree, class, decoder). Graphs without capsules are unchanged. */
+XdlStatus pass_capsule_lower(Graph *g, const PassOptions *o, Diag *d);
+
 /* ------------------------------------------------------------------------------------------
  * schedule.c — maps every compute node to an accelerator unit. GEMM-like ops become PE-array
  * tasks with their GEMM view (convolution through im2col, once per group); vector ops become
@@ -83,5 +95,40 @@ typedef struct Schedule {
  * caller, freed with schedule_free). Borrowed names stay valid while g lives. */
 XdlStatus schedule_build(const Graph *g, Schedule *s, Diag *d);
 void schedule_free(Schedule *s);
+
+/* ------------------------------------------------------------------------------------------
+ * liveness.c — the memory footprint of one step of a graph (a training step after autodiff,
+ * else one inference), by a liveness analysis over the node order (the order the schedule runs
+ * tasks in). Bytes = elements x element size. Weights, optimizer state and constants stay for
+ * the whole step; every other tensor lives from the step of its producer (graph inputs: step
+ * 0) to its last reader (graph outputs: the last step). Views (Reshape, Flatten, Squeeze,
+ * Unsqueeze, Identity, layout-only nodes) share their input's bytes; an optimizer update writes
+ * each new weight and state value in place of the old one (an update-phase output of a state
+ * input's type and size, or any produced tensor with role weight or optimizer state), adding
+ * nothing.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct MemoryFootprint {
+  /* Resident for the whole step. */
+  int64_t weights_bytes;      /* trainable weights (initializers with role weight) */
+  int64_t opt_state_bytes;    /* optimizer state (momentum, Adam moments) */
+  int64_t const_bytes;        /* constants nodes read (shape arguments, non-float tables) */
+  /* Peaks of the transient classes, each at its own step. */
+  int64_t saved_bytes;        /* saved activations: forward tensors (and graph inputs) that a
+                                 loss, backward or update node reads, live from production to
+                                 their last such use */
+  int64_t gradients_bytes;    /* tensors with role gradient */
+  int64_t activations_bytes;  /* every other transient tensor (forward temporaries, backward
+                                 intermediates, the loss) */
+  /* The peak of everything live at one step, and that step's split. */
+  int64_t total_bytes;
+  uint32_t peak_node;         /* node index at the peak; IR_NONE for a graph without nodes */
+  const char *peak_name;      /* that node's name (borrowed from the graph), or NULL */
+  int64_t peak_saved_bytes, peak_gradients_bytes, peak_activations_bytes;
+} MemoryFootprint;
+
+/* Contract: g is shape-inferred and in topological order. Fills *out. Errors: XDL_ERR_INPUT
+ * naming the tensor when a live tensor's shape is unknown or its byte count overflows int64;
+ * XDL_ERR_INTERNAL when out of memory. */
+XdlStatus training_memory(const Graph *g, MemoryFootprint *out, Diag *d);
 
 #endif

@@ -15,6 +15,8 @@ typedef struct PassEntry {
 
 static const PassEntry pipeline[] = {
     {"canonicalize", pass_canonicalize, false},
+    {"capsule_lower", pass_capsule_lower, false},
+    {"autodiff", pass_autodiff, false}, /* expands Gradient nodes always; trains with o->train */
 };
 enum { N_PASSES = sizeof pipeline / sizeof *pipeline };
 

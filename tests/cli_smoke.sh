@@ -132,5 +132,47 @@ echo "junk" >"$tmp/zoo/b_broken.onnx"
 expect 2 "zoo missing folder" -- "$bin" zoo "$tmp/no-such-dir"
 expect 2 "zoo --arch and --space" -- "$bin" zoo "$tmp/zoo" --arch tpu-like --space "$tmp/space.xml"
 
+# --train: the whole training step, per-phase figures and the memory footprint everywhere.
+expect 0 "estimate --train" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch edge-16x16 --train --optimizer adam
+grep -q '^by phase of the training step' "$tmp/out" && grep -q '^  backward_weight ' "$tmp/out" \
+  && grep -q '^memory (training step): ' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: estimate --train phases and memory"; }
+expect 0 "estimate --train --json" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch edge-16x16 --train --json
+grep -q '"backward_data":{"cycles":' "$tmp/out" && grep -q '"memory":{"total_bytes":' "$tmp/out" \
+  && grep -q '"train":true' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: estimate --train JSON"; }
+expect 0 "estimate prints the inference memory" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch edge-16x16
+grep -q '^memory (inference): ' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: estimate memory line"; }
+expect 0 "inspect --train memory" -- "$bin" inspect "$ref/onnx/lenet5.onnx" --train
+grep -q '^memory (training step): ' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: inspect --train memory line"; }
+expect 0 "explore --train" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/space.xml" --out "$tmp/t1" --train
+for f in points.csv pareto.csv pareto.json phases.csv pareto.svg; do
+  [ -s "$tmp/t1/$f" ] || { fails=$((fails + 1)); echo "FAIL: explore --train did not write $f"; }
+done
+head -1 "$tmp/t1/points.csv" | grep -q '^rows,dataflow,clock_mhz,cycles,latency_s,energy_j,power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto$' \
+  || { fails=$((fails + 1)); echo "FAIL: explore --train points.csv header"; }
+head -1 "$tmp/t1/phases.csv" | grep -q '^rows,dataflow,clock_mhz,forward_cycles,.*,update_macs$' \
+  || { fails=$((fails + 1)); echo "FAIL: explore --train phases.csv header"; }
+[ "$(wc -l <"$tmp/t1/phases.csv")" -eq "$(wc -l <"$tmp/t1/pareto.csv")" ] \
+  || { fails=$((fails + 1)); echo "FAIL: phases.csv rows = pareto.csv rows"; }
+grep -q 'energy of the training step by phase' "$tmp/t1/pareto.svg" \
+  || { fails=$((fails + 1)); echo "FAIL: explore --train SVG phase panel"; }
+grep -q '"memory": *{' "$tmp/t1/pareto.json" && grep -q '"backward_weight": *{' "$tmp/t1/pareto.json" \
+  || { fails=$((fails + 1)); echo "FAIL: explore --train pareto.json"; }
+grep -q 'E_bwd_w%' "$tmp/out" && grep -q '^memory (training step): ' "$tmp/out" \
+  || { fails=$((fails + 1)); echo "FAIL: explore --train table"; }
+expect 0 "explore memory objective" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/space.xml" --out "$tmp/t2" --train --objectives latency,memory
+expect 2 "explore bad optimizer" -- "$bin" explore "$ref/onnx/lenet5.onnx" --train --optimizer newton --out "$tmp/t3"
+sed 's|</space>|  <constraints max_memory_bytes="1000"/>\n</space>|' "$tmp/space.xml" >"$tmp/memlimit.xml"
+expect 2 "explore memory limit below the footprint" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/memlimit.xml" --out "$tmp/t3" --train
+grep -q 'max_memory_bytes 1000' "$tmp/err" || { fails=$((fails + 1)); echo "FAIL: memory limit message"; }
+[ ! -e "$tmp/t3" ] || { fails=$((fails + 1)); echo "FAIL: explore wrote output on a memory-limit error"; }
+sed 's|</space>|  <constraints max_memory_bytes="1e12" max_sram_bytes="1e9"/>\n</space>|' "$tmp/space.xml" >"$tmp/memok.xml"
+expect 0 "explore memory and SRAM limits met" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/memok.xml" --out "$tmp/t4" --train
+mkdir -p "$tmp/zoot"
+cp "$ref/onnx/lenet5.onnx" "$tmp/zoot/a_lenet5.onnx"
+expect 0 "zoo --train --arch" -- "$bin" zoo "$tmp/zoot" --arch edge-16x16 --out "$tmp/z4" --train
+head -1 "$tmp/z4/zoo.csv" | grep -q ',best_fj_per_op,memory_bytes,error$' \
+  || { fails=$((fails + 1)); echo "FAIL: zoo.csv memory_bytes column"; }
+grep -q '^a_lenet5,1131960,1,1,1,' "$tmp/z4/zoo.csv" || { fails=$((fails + 1)); echo "FAIL: zoo --train MACs"; }
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -411,6 +411,65 @@ static void test_alexnet_preset(void) {
   ir_graph_free(g);
 }
 
+/* Per-phase totals add up to the whole: AlexNet's tasks spread over the five phases of a
+ * training step by hand (the cost model reads only Task.phase), on every preset. Cycles and
+ * MACs add up exactly; energy (leakage per phase from the phase's cycles) to rounding. */
+static void test_phase_totals(void) {
+  char *path = tu_refdata("onnx/alexnet.nodata.onnx");
+  Diag d;
+  diag_init(&d);
+  Graph *g = onnx_load(path, NULL, &d);
+  free(path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  Schedule s;
+  memset(&s, 0, sizeof s);
+  CU_ASSERT_EQUAL_FATAL(schedule_build(g, &s, &d), XDL_OK);
+  int n_presets = 0;
+  const char *const *names = arch_preset_names(&n_presets);
+  for (int round = 0; round < 2; round++) {
+    /* Round 0: the inference schedule, all forward. Round 1: phases spread by task. */
+    for (uint32_t i = 0; round == 1 && i < s.n_tasks; i++)
+      s.tasks[i].phase = (Phase)(i % N_PHASES);
+    for (int p = 0; p < n_presets; p++) {
+      Accel a;
+      CU_ASSERT_FATAL(arch_preset(names[p], &a));
+      TaskCost *tc = calloc(s.n_tasks, sizeof *tc);
+      CU_ASSERT_PTR_NOT_NULL_FATAL(tc);
+      Estimate e;
+      CU_ASSERT_EQUAL_FATAL(cost_estimate(&s, &a, false, &e, tc, &d), XDL_OK);
+      int64_t cycles = 0, macs = 0, want_cycles[N_PHASES] = {0};
+      double energy = 0;
+      for (uint32_t i = 0; i < s.n_tasks; i++) want_cycles[s.tasks[i].phase] += tc[i].cycles;
+      for (int ph = 0; ph < N_PHASES; ph++) {
+        cycles += e.phase_cycles[ph];
+        macs += e.phase_macs[ph];
+        energy += e.phase_energy_pj[ph];
+        CU_ASSERT_EQUAL(e.phase_cycles[ph], want_cycles[ph]);
+        CU_ASSERT(e.phase_energy_pj[ph] >= 0);
+        if (round == 0 && ph != PHASE_FORWARD)
+          CU_ASSERT(e.phase_cycles[ph] == 0 && e.phase_macs[ph] == 0 &&
+                    e.phase_energy_pj[ph] == 0);
+        if (round == 1) CU_ASSERT(e.phase_cycles[ph] > 0);
+      }
+      CU_ASSERT_EQUAL(cycles, e.cycles);
+      CU_ASSERT_EQUAL(macs, e.macs);
+      CU_ASSERT(fabs(energy * 1e-12 - e.energy_j) <= 1e-9 * e.energy_j);
+      CU_ASSERT_EQUAL(e.memory_bytes, 0);
+      free(tc);
+    }
+  }
+  /* A phase outside the enum is an internal error naming the task. */
+  s.tasks[0].phase = (Phase)N_PHASES;
+  Accel a;
+  CU_ASSERT_FATAL(arch_preset(names[0], &a));
+  Estimate e;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(cost_estimate(&s, &a, false, &e, NULL, &d), XDL_ERR_INTERNAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, s.tasks[0].name));
+  schedule_free(&s);
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_TestInfo tests[] = {
       {"hand-computed tiny case, fast path", test_tiny_fast},
@@ -419,6 +478,7 @@ int main(void) {
       {"energy part names", test_part_names},
       {"schedule of conv-relu-reshape-gemm", test_schedule_small},
       {"alexnet on every preset: invariants", test_alexnet_preset},
+      {"per-phase totals add up to the whole", test_phase_totals},
       CU_TEST_INFO_NULL,
   };
   return tu_run_suite("cost", tests);

@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "backend/backend.h"
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -518,13 +519,13 @@ static void test_points_csv(void) {
   CU_ASSERT_TRUE(pareto > 0);
   free(buf);
 
-  /* The four files land together; an unwritable directory leaves none and names it. */
+  /* The five files land together; an unwritable directory leaves none and names it. */
   char dir[600], file[700];
   snprintf(dir, sizeof dir, "%s/out/a", tmp_root());
   diag_init(&d);
   CU_ASSERT_EQUAL(report_dse_write(dir, &s, space, &r, &d), XDL_OK);
-  const char *names[] = {"points.csv", "pareto.csv", "pareto.json", "pareto.svg"};
-  for (int i = 0; i < 4; i++) {
+  const char *names[] = {"points.csv", "pareto.csv", "pareto.json", "phases.csv", "pareto.svg"};
+  for (int i = 0; i < 5; i++) {
     snprintf(file, sizeof file, "%s/%s", dir, names[i]);
     CU_ASSERT_EQUAL(access(file, R_OK), 0);
   }
@@ -544,6 +545,148 @@ static void test_points_csv(void) {
   dse_result_free(&r0);
 
   dse_result_free(&r);
+  free(space);
+  schedule_free(&s);
+  ir_graph_free(g);
+}
+
+/* The workload's memory footprint as a constraint and an objective, the SRAM cap under its
+ * own name, and per-phase totals through the sweep and its files. */
+static void test_memory_and_phases(void) {
+  Schedule s;
+  Graph *g = load_lenet(&s);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  DesignSpace *space = malloc(sizeof *space);
+  Diag d;
+  CU_ASSERT_EQUAL_FATAL(load_space_text("small.xml", small_space, space, &d), XDL_OK);
+  space->limits.max_area_mm2 = 0;
+  MemoryFootprint mem;
+  CU_ASSERT_EQUAL_FATAL(training_memory(g, &mem, &d), XDL_OK);
+  CU_ASSERT_TRUE(mem.total_bytes > 0);
+  DseOptions opt;
+  dse_options_default(&opt);
+  DseResult r;
+
+  /* Without a footprint, asking for the memory limit or objective is bad input. */
+  space->limits.max_memory_bytes = (double)mem.total_bytes;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(dse_sweep(&s, space, &opt, &r, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "memory"));
+  space->limits.max_memory_bytes = 0;
+  opt.objs[0] = OBJ_MEMORY;
+  opt.n_objs = 1;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(dse_sweep(&s, space, &opt, &r, &d), XDL_ERR_INPUT);
+
+  /* The limit admits every point or none: the footprint is the model's. */
+  dse_options_default(&opt);
+  opt.memory = &mem;
+  space->limits.max_memory_bytes = (double)mem.total_bytes;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &r, &d), XDL_OK);
+  CU_ASSERT_EQUAL(r.n_feasible, r.n_points);
+  CU_ASSERT_TRUE(r.has_memory);
+  CU_ASSERT_EQUAL(r.memory.total_bytes, mem.total_bytes);
+  int64_t bad = 0;
+  for (int64_t i = 0; i < r.n_points; i++) {
+    const Estimate *e = &r.points[i].est;
+    int64_t cycles = 0, macs = 0;
+    double pj = 0;
+    for (int ph = 0; ph < N_PHASES; ph++) {
+      cycles += e->phase_cycles[ph];
+      macs += e->phase_macs[ph];
+      pj += e->phase_energy_pj[ph];
+    }
+    bad += e->memory_bytes != mem.total_bytes || cycles != e->cycles || macs != e->macs ||
+           fabs(pj * 1e-12 - e->energy_j) > 1e-9 * e->energy_j ||
+           e->phase_cycles[PHASE_FORWARD] != e->cycles;
+  }
+  CU_ASSERT_EQUAL(bad, 0);
+  dse_result_free(&r);
+  space->limits.max_memory_bytes = (double)mem.total_bytes - 1;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &r, &d), XDL_OK);
+  CU_ASSERT_EQUAL(r.n_feasible, 0);
+  dse_result_free(&r);
+  space->limits.max_memory_bytes = 0;
+
+  /* Memory as an objective beside latency: a tie everywhere, so the front is latency's. */
+  DseResult rl;
+  opt.objs[0] = OBJ_LATENCY;
+  opt.n_objs = 1;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &rl, &d), XDL_OK);
+  opt.objs[1] = OBJ_MEMORY;
+  opt.n_objs = 2;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &r, &d), XDL_OK);
+  CU_ASSERT_STRING_EQUAL(pareto_objective_name(OBJ_MEMORY), "memory");
+  CU_ASSERT_EQUAL(pareto_objective(&r.points[0].est, OBJ_MEMORY), (double)mem.total_bytes);
+  CU_ASSERT_EQUAL(r.n_pareto, rl.n_pareto);
+  for (int64_t i = 0; i < r.n_points; i++)
+    CU_ASSERT_EQUAL(r.points[i].pareto, rl.points[i].pareto);
+  dse_result_free(&rl);
+  dse_result_free(&r);
+
+  /* max_sram_bytes caps the three SRAMs; it is read from the space file. */
+  dse_options_default(&opt);
+  Accel a;
+  space_point(space, 0, &a);
+  space->limits.max_sram_bytes = dse_sram_bytes(&a);
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &r, &d), XDL_OK);
+  for (int64_t i = 0; i < r.n_points; i++) {
+    space_point(space, r.points[i].index, &a);
+    CU_ASSERT_EQUAL(r.points[i].feasible, dse_sram_bytes(&a) <= space->limits.max_sram_bytes);
+  }
+  CU_ASSERT_FALSE(r.has_memory);
+  dse_result_free(&r);
+  DesignSpace *s2 = malloc(sizeof *s2);
+  CU_ASSERT_EQUAL_FATAL(load_space_text("limits.xml",
+                                        "<space base=\"edge-16x16\">\n"
+                                        "  <param name=\"rows\"><values>8 16</values></param>\n"
+                                        "  <constraints max_memory_bytes=\"1e6\" "
+                                        "max_sram_bytes=\"65536\"/>\n"
+                                        "</space>\n",
+                                        s2, &d),
+                        XDL_OK);
+  CU_ASSERT_EQUAL(s2->limits.max_memory_bytes, 1e6);
+  CU_ASSERT_EQUAL(s2->limits.max_sram_bytes, 65536);
+  free(s2);
+
+  /* A training-like schedule (phases spread by task): phases.csv and pareto.json carry them. */
+  space->limits.max_sram_bytes = 0;
+  for (uint32_t i = 0; i < s.n_tasks; i++) s.tasks[i].phase = (Phase)(i % N_PHASES);
+  opt.memory = &mem;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s, space, &opt, &r, &d), XDL_OK);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  report_dse_phases_csv(f, space, &r);
+  fclose(f);
+  const char *want = "rows,cols,dataflow,clock_mhz,mac_bits,vec_lanes,dram_bw_words,"
+                     "dram_pj_per_bit,forward_cycles,forward_latency_s,forward_energy_j,"
+                     "forward_macs,loss_cycles,";
+  CU_ASSERT_EQUAL(strncmp(buf, want, strlen(want)), 0);
+  int64_t lines = 0;
+  for (char *c = buf; *c; c++) lines += *c == '\n';
+  CU_ASSERT_EQUAL(lines, 1 + r.n_pareto);
+  free(buf);
+  f = open_memstream(&buf, &len);
+  CU_ASSERT_EQUAL(report_dse_json(f, &s, space, &r, false, &d), XDL_OK);
+  fclose(f);
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"backward_weight\":{\"cycles\":"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"memory\":{\"total_bytes\":"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"phase\":\"update\""));
+  free(buf);
+  f = open_memstream(&buf, &len);
+  CU_ASSERT_TRUE(report_dse_svg(f, "lenet5", &r));
+  fclose(f);
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "energy of the training step by phase"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "backward_data</text>"));
+  free(buf);
+  f = open_memstream(&buf, &len);
+  report_dse_table(f, space, &r);
+  fclose(f);
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "E_bwd_w%"));
+  free(buf);
+  dse_result_free(&r);
+
   free(space);
   schedule_free(&s);
   ir_graph_free(g);
@@ -580,12 +723,12 @@ static void test_alloc_failures(void) {
         CU_ASSERT_TRUE(ws == XDL_OK || ws == XDL_ERR_INTERNAL);
         if (ws == XDL_OK) break;
       }
-      int entries = 0; /* the four files and no temporary left behind */
+      int entries = 0; /* the five files and no temporary left behind */
       DIR *dp = opendir(dir);
       for (struct dirent *e; dp && (e = readdir(dp));)
         entries += e->d_name[0] != '.';
       if (dp) closedir(dp);
-      CU_ASSERT_EQUAL(entries, 4);
+      CU_ASSERT_EQUAL(entries, 5);
       dp = opendir(dir);
       for (struct dirent *e; dp && (e = readdir(dp));)
         CU_ASSERT_TRUE(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
@@ -613,6 +756,7 @@ int main(void) {
       {"sweep: jobs 1 = jobs 2 = cost_estimate per point", test_sweep_equivalence},
       {"sweep: default space, shared results exact", test_sweep_default_exact},
       {"points.csv invariants and atomic files", test_points_csv},
+      {"memory limit and objective, SRAM limit, phases", test_memory_and_phases},
       {"allocation failures", test_alloc_failures},
       CU_TEST_INFO_NULL,
   };

@@ -167,7 +167,9 @@ static void test_op_table(void) {
   for (int k = 0; k < OP_COUNT; k++) {
     CU_ASSERT_PTR_NOT_NULL(ir_ops[k].shape);
     CU_ASSERT_PTR_NOT_NULL(ir_ops[k].work);
-    CU_ASSERT_EQUAL(ir_op_lookup(ir_domain_name(ir_ops[k].domain), ir_ops[k].name), k);
+    /* Ops only passes create are never importable. */
+    OpKind want = ir_ops[k].domain == DOM_INTERNAL ? OP_COUNT : (OpKind)k;
+    CU_ASSERT_EQUAL(ir_op_lookup(ir_domain_name(ir_ops[k].domain), ir_ops[k].name), want);
   }
 }
 

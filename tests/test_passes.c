@@ -95,7 +95,10 @@ static void test_canonicalize_fixtures(void) {
       CU_ASSERT(ir_ops[g->nodes[n].op].category != CAT_META);
       CU_ASSERT(g->nodes[n].op != OP_IDENTITY);
     }
-    CU_ASSERT_EQUAL(before, after);
+    /* capsule_lower turns CapsNet's five routing Mul+ReduceSum pairs (vector ops at import)
+     * into contractions: 5 x 1152*10*16 MACs more, as the oracle counts them. */
+    bool caps = strstr(models[i], "capsnet") != NULL;
+    CU_ASSERT_EQUAL(before + (caps ? 921600 : 0), after);
     printf("\n    %-40s %4u -> %4u nodes, %lld MACs", models[i], nodes_before, g->n_nodes,
            (long long)after);
     ir_graph_free(g);

@@ -1,5 +1,6 @@
 /* args.c — strict parsing of numeric option values and the model-loading options shared by
- * every subcommand that reads an ONNX model (--batch, --dim NAME=VALUE). */
+ * every subcommand that reads an ONNX model (--batch, --dim NAME=VALUE, and the training options
+ * --train, --loss, --optimizer, --detach-routing). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,31 @@ int args_model_option(ModelArgs *m, int argc, char **argv, int *i) {
     m->opts.n_dims = m->n_dims;
     return 1;
   }
+  if (strcmp(a, "--train") == 0) {
+    m->pass.train = true;
+    return 1;
+  }
+  if (strcmp(a, "--detach-routing") == 0) {
+    m->pass.detach_routing = true;
+    return 1;
+  }
+  if (strcmp(a, "--loss") == 0 || strcmp(a, "--optimizer") == 0) {
+    if (*i + 1 >= argc) goto missing;
+    const char *v = argv[++*i];
+    bool loss = a[2] == 'l';
+    static const char *losses[] = {"auto", "softmax_ce", "margin", "mse"};
+    static const char *opts[] = {"sgd", "momentum", "adam"};
+    int n = loss ? 4 : 3;
+    for (int k = 0; k < n; k++)
+      if (strcmp(v, loss ? losses[k] : opts[k]) == 0) {
+        if (loss) m->pass.loss = (LossKind)k;
+        else m->pass.optimizer = (OptimizerKind)k;
+        return 1;
+      }
+    fprintf(stderr, "%s: %s expects %s, got '%s'\n", xdl_prog, a,
+            loss ? "auto, softmax_ce, margin or mse" : "sgd, momentum or adam", v);
+    return -1;
+  }
   return 0;
 missing:
   fprintf(stderr, "%s: %s needs a value\n", xdl_prog, a);
@@ -64,6 +90,10 @@ Graph *args_load_model(const ModelArgs *m, const char *path, int *exit_code) {
   Diag d;
   diag_init(&d);
   Graph *g = onnx_load(path, &m->opts, &d);
+  if (g && passes_run(g, &m->pass, &d) != XDL_OK) {
+    ir_graph_free(g);
+    g = NULL;
+  }
   if (!g) {
     fprintf(stderr, "%s: %s\n", xdl_prog, d.msg);
     *exit_code = args_exit_code(d.status == XDL_OK ? XDL_ERR_INTERNAL : d.status);

@@ -16,13 +16,16 @@ static void estimate_usage(FILE *out) {
   fprintf(out,
           "usage: %s estimate MODEL.onnx --arch ARCH.xml|PRESET [--batch N]\n"
           "                          [--dim NAME=VALUE]... [--json] [--exact]\n"
+          "                          [--train [--loss KIND] [--optimizer KIND]]\n"
           "\n"
           "Imports an ONNX model, maps every GEMM-like node (Conv, Gemm, MatMul, ...) onto the\n"
           "PE array and every other compute node onto the vector unit (layout ops are free),\n"
           "and prints one row per task (name, unit, cycles, latency, energy, PE utilization),\n"
           "then totals: cycles, latency, energy by part (MAC, SRAM per operand, DRAM, vector\n"
           "unit, leakage), average power, area by part, TOPS, TOPS/mm^2, fJ/op (op = 2 x MAC)\n"
-          "and MAC-weighted utilization. Tasks run one after another.\n"
+          "and MAC-weighted utilization. Tasks run one after another. Then the model's memory\n"
+          "footprint: weights, optimizer state and constants, plus the saved activations,\n"
+          "gradients and other activations live at the peak step of the node order.\n"
           "\n"
           "  --arch ARCH         accelerator: an XML file (models/accel/*.xml) or a preset:\n"
           "                     ",
@@ -32,6 +35,13 @@ static void estimate_usage(FILE *out) {
           "\n"
           "  --batch N           bind the leading symbolic dim of every input (default 1)\n"
           "  --dim NAME=VALUE    bind the symbolic dim NAME (repeatable)\n"
+          "  --train             cost the whole training step: forward, loss, backward (data\n"
+          "                      and weight gradients, on the same array model) and the\n"
+          "                      optimizer update, with totals by phase\n"
+          "  --loss KIND         auto (default), softmax_ce, margin or mse\n"
+          "  --optimizer KIND    sgd (default), momentum or adam\n"
+          "  --detach-routing    capsules: no gradient through routing iterations before the\n"
+          "                      last\n"
           "  --exact             cost GEMMs with the systolic model's exact replay (slower)\n"
           "                      instead of its closed form\n"
           "  --json              print one JSON object instead of the table:\n"
@@ -41,7 +51,12 @@ static void estimate_usage(FILE *out) {
           "                       vec_ops, cycles, stall_cycles, latency_s, energy_j,\n"
           "                       energy_pj:{mac, sram_ifmap, ...}, power_w, area_mm2:{pe,\n"
           "                       sram_ifmap, sram_filter, sram_ofmap, vector, total}, tops,\n"
-          "                       tops_per_mm2, fj_per_op, util, dram_words}}\n"
+          "                       tops_per_mm2, fj_per_op, util, dram_words, phases:{forward:\n"
+          "                       {cycles, latency_s, energy_j, macs}, loss, backward_data,\n"
+          "                       backward_weight, update}}, train, memory:{total_bytes,\n"
+          "                       peak_node, weights_bytes, opt_state_bytes, const_bytes,\n"
+          "                       saved_bytes, gradients_bytes, activations_bytes, at_peak:\n"
+          "                       {saved_bytes, gradients_bytes, activations_bytes}}}\n"
           "  -h, --help          show this help\n");
 }
 
@@ -74,20 +89,39 @@ static double sum_energy_pj(const double *parts) {
   return e;
 }
 
+/* The per-phase totals of a training step: cycles, latency, energy, MACs and shares. */
+static void print_phases(FILE *out, const Estimate *e, double clock_hz) {
+  fprintf(out, "\nby phase of the training step\n");
+  fprintf(out, "  %-16s %14s %12s %12s %16s %7s %7s\n", "phase", "cycles", "latency_ms",
+          "energy_mJ", "MACs", "time%", "energy%");
+  double e_pj = e->energy_j * 1e12;
+  for (int p = 0; p < N_PHASES; p++) {
+    double cyc = (double)e->phase_cycles[p];
+    fprintf(out, "  %-16s %14" PRId64 " %12.6g %12.6g %16" PRId64 " %7.1f %7.1f\n",
+            ir_phase_name((Phase)p), e->phase_cycles[p], cyc / clock_hz * 1e3,
+            e->phase_energy_pj[p] * 1e-9, e->phase_macs[p],
+            e->cycles ? 100.0 * cyc / (double)e->cycles : 0.0,
+            e_pj > 0 ? 100 * e->phase_energy_pj[p] / e_pj : 0.0);
+  }
+}
+
 static void print_text(FILE *out, const Schedule *s, const Accel *a, const Estimate *e,
-                       const TaskCost *tc) {
-  fprintf(out, "model %s on %s (%" PRId64 "x%" PRId64 " %s, %d-bit, %g MHz, tech %s)\n",
+                       const TaskCost *tc, const MemoryFootprint *mem, bool train) {
+  fprintf(out, "model %s on %s (%" PRId64 "x%" PRId64 " %s, %d-bit, %g MHz, tech %s)%s\n",
           s->model ? s->model : "", a->name, a->rows, a->cols, systolic_dataflow_name(a->df),
-          a->mac_bits, a->clock_mhz, a->tech.name);
-  fprintf(out, "%-40s %-6s %14s %12s %12s %7s\n", "layer", "unit", "cycles", "latency_us",
+          a->mac_bits, a->clock_mhz, a->tech.name, train ? ", training step" : "");
+  fprintf(out, "%-40s %-6s %14s %12s %12s %7s", "layer", "unit", "cycles", "latency_us",
           "energy_uj", "util%");
+  fprintf(out, train ? "  phase\n" : "\n");
   double clock_hz = a->clock_mhz * 1e6;
   for (uint32_t i = 0; i < s->n_tasks; i++) {
     const Task *t = &s->tasks[i];
     double util = t->unit == UNIT_ARRAY ? tc[i].util * 100 : 0;
-    fprintf(out, "%-40s %-6s %14" PRId64 " %12.3f %12.4f %7.2f\n", t->name, unit_name(t->unit),
+    fprintf(out, "%-40s %-6s %14" PRId64 " %12.3f %12.4f %7.2f", t->name, unit_name(t->unit),
             tc[i].cycles, (double)tc[i].cycles / clock_hz * 1e6,
             sum_energy_pj(tc[i].energy_pj) * 1e-6, util);
+    if (train) fprintf(out, "  %s", ir_phase_name(t->phase));
+    fputc('\n', out);
   }
   double e_pj = e->energy_j * 1e12;
   fprintf(out, "\ntotals (%u tasks)\n", s->n_tasks);
@@ -117,6 +151,9 @@ static void print_text(FILE *out, const Schedule *s, const Accel *a, const Estim
   fprintf(out, "  %-18s %.6g\n", "TOPS/mm^2", e->tops_per_mm2);
   fprintf(out, "  %-18s %.6g\n", "fJ/op", e->fj_per_op);
   fprintf(out, "  %-18s %.2f%%\n", "PE utilization", e->util * 100);
+  if (train) print_phases(out, e, clock_hz);
+  fputc('\n', out);
+  report_memory_text(out, mem, train);
 }
 
 static void json_energy(JsonWriter *j, const char *key, const double *parts) {
@@ -126,7 +163,8 @@ static void json_energy(JsonWriter *j, const char *key, const double *parts) {
 }
 
 static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
-                       const Estimate *e, const TaskCost *tc) {
+                       const Estimate *e, const TaskCost *tc, const MemoryFootprint *mem,
+                       bool train) {
   JsonWriter j;
   json_init(&j, out, false);
   json_open_object(&j, NULL);
@@ -141,6 +179,7 @@ static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
   json_str(&j, "tech", a->tech.name);
   json_close_object(&j);
   json_bool(&j, "exact", exact);
+  json_bool(&j, "train", train);
   double clock_hz = a->clock_mhz * 1e6;
   json_open_array(&j, "layers");
   for (uint32_t i = 0; i < s->n_tasks; i++) {
@@ -193,7 +232,18 @@ static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
   json_num(&j, "fj_per_op", e->fj_per_op);
   json_num(&j, "util", e->util);
   json_int(&j, "dram_words", e->dram_words);
+  json_open_object(&j, "phases");
+  for (int p = 0; p < N_PHASES; p++) {
+    json_open_object(&j, ir_phase_name((Phase)p));
+    json_int(&j, "cycles", e->phase_cycles[p]);
+    json_num(&j, "latency_s", (double)e->phase_cycles[p] / clock_hz);
+    json_num(&j, "energy_j", e->phase_energy_pj[p] * 1e-12);
+    json_int(&j, "macs", e->phase_macs[p]);
+    json_close_object(&j);
+  }
   json_close_object(&j);
+  json_close_object(&j);
+  report_memory_json(&j, "memory", mem);
   json_close_object(&j);
   fputc('\n', out);
 }
@@ -248,15 +298,16 @@ int cmd_estimate(int argc, char **argv) {
   memset(&s, 0, sizeof s);
   TaskCost *tc = NULL;
   Estimate e;
-  if (schedule_build(g, &s, &d) != XDL_OK) goto fail;
+  MemoryFootprint mem;
+  if (schedule_build(g, &s, &d) != XDL_OK || training_memory(g, &mem, &d) != XDL_OK) goto fail;
   tc = xdl_calloc(s.n_tasks ? s.n_tasks : 1, sizeof *tc);
   if (!tc) {
     diag_error(&d, XDL_ERR_INTERNAL, "out of memory");
     goto fail;
   }
   if (cost_estimate(&s, &a, exact, &e, tc, &d) != XDL_OK) goto fail;
-  if (json) print_json(stdout, &s, &a, exact, &e, tc);
-  else print_text(stdout, &s, &a, &e, tc);
+  if (json) print_json(stdout, &s, &a, exact, &e, tc, &mem, m.pass.train);
+  else print_text(stdout, &s, &a, &e, tc, &mem, m.pass.train);
   code = fflush(stdout) == 0 ? 0 : 1;
   goto done;
 fail:

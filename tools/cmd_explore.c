@@ -12,27 +12,33 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/report.h"
 #include "tools/commands.h"
 
 static void explore_usage(FILE *out) {
   fprintf(out,
           "usage: %s explore MODEL.onnx [--space SPACE.xml] [--out DIR] [--jobs N]\n"
           "                         [--objectives LIST] [--batch N] [--dim NAME=VALUE]...\n"
-          "                         [--json]\n"
+          "                         [--json] [--train [--loss KIND] [--optimizer KIND]]\n"
           "\n"
           "Imports an ONNX model, schedules it onto an accelerator template and costs every\n"
           "point of a design space (latency, energy, power, area; systolic-array results are\n"
           "shared between points with the same array configuration), marks the points that\n"
           "violate the space's constraints as infeasible, and keeps the Pareto-optimal ones:\n"
           "the feasible points no other feasible point beats in every objective (each\n"
-          "minimized). Prints the Pareto table (swept parameters, latency, energy, area,\n"
-          "TOPS/mm^2, fJ/op; op = 2 x MAC) and writes into DIR:\n"
+          "minimized). Prints the model's memory footprint and the Pareto table (swept\n"
+          "parameters, latency, energy, area, TOPS/mm^2, fJ/op; op = 2 x MAC; with --train\n"
+          "also each phase's share of the energy) and writes into DIR:\n"
           "  points.csv    every point: the swept parameters, then cycles,latency_s,energy_j,\n"
           "                power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto\n"
           "  pareto.csv    the Pareto rows only\n"
-          "  pareto.json   the Pareto designs with accelerator, energy and area breakdown and\n"
-          "                per-layer costs\n"
-          "  pareto.svg    energy vs latency and area vs latency, log axes, front highlighted\n"
+          "  pareto.json   the Pareto designs with accelerator, energy and area breakdown,\n"
+          "                totals by phase and per-layer costs, and the memory footprint\n"
+          "  phases.csv    the Pareto rows by phase of the step: the swept parameters, then\n"
+          "                <phase>_cycles,<phase>_latency_s,<phase>_energy_j,<phase>_macs for\n"
+          "                forward, loss, backward_data, backward_weight, update\n"
+          "  pareto.svg    energy vs latency and area vs latency, log axes, front highlighted;\n"
+          "                with --train also each Pareto design's energy stacked by phase\n"
           "The files appear together or not at all.\n"
           "\n"
           "  --space SPACE.xml   design space; default: the embedded space on the tpu-like\n"
@@ -41,32 +47,47 @@ static void explore_usage(FILE *out) {
           "                      points)\n"
           "  --out DIR           output directory (created if missing; default xploredl-out)\n"
           "  --jobs N            worker threads (default 0 = one per online CPU)\n"
-          "  --objectives LIST   comma-separated, from latency, energy, area, power\n"
-          "                      (default latency,energy,area)\n"
+          "  --objectives LIST   comma-separated, from latency, energy, area, power, memory\n"
+          "                      (default latency,energy,area). memory is the model's memory\n"
+          "                      footprint (training step with --train): a property of the\n"
+          "                      model and batch, the same for every accelerator, so within\n"
+          "                      one sweep it never changes the front; it matters when\n"
+          "                      fronts of batch sizes or model variants are compared\n"
           "  --batch N           bind the leading symbolic dim of every input (default 1)\n"
           "  --dim NAME=VALUE    bind the symbolic dim NAME (repeatable)\n"
+          "  --train             cost the whole training step: forward, loss, backward (data\n"
+          "                      and weight gradients, on the same array model) and the\n"
+          "                      optimizer update, with totals by phase\n"
+          "  --loss KIND         auto (default), softmax_ce, margin or mse\n"
+          "  --optimizer KIND    sgd (default), momentum or adam\n"
+          "  --detach-routing    capsules: no gradient through routing iterations before the\n"
+          "                      last\n"
           "  --json              print pareto.json's content instead of the table\n"
-          "  -h, --help          show this help\n"
-          "\n"
-          "A space file (schema models/accel/space.xsd) names a base accelerator (a preset or\n"
-          "an accelerator XML file relative to it), then values or a range per parameter,\n"
-          "then optional constraints:\n"
-          "  <space base=\"edge-16x16\">\n"
-          "    <param name=\"rows\"><values>8 16 32</values></param>\n"
-          "    <param name=\"cols\"><range start=\"8\" stop=\"256\" factor=\"2\"/></param>\n"
-          "    <param name=\"clock_mhz\"><range start=\"200\" stop=\"800\" step=\"200\"/></param>\n"
-          "    <param name=\"dataflow\"><values>os ws is</values></param>\n"
-          "    <constraints max_area_mm2=\"20\" max_power_w=\"5\" max_latency_s=\"0.01\"\n"
-          "                 max_memory_bytes=\"4194304\"/>\n"
-          "  </space>\n"
-          "Parameters: rows, cols, dataflow, ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib,\n"
-          "sram_kib (all three SRAMs), dram_bw_words (also selects the USER bandwidth mode),\n"
-          "dram_pj_per_bit, clock_mhz, mac_bits (also the SRAM word width), acc_bits,\n"
-          "word_bits, vec_lanes. max_memory_bytes caps the on-chip SRAM (all three buffers).\n"
-          "\n"
-          "A progress bar is drawn on stderr when it is a terminal. Exit status: 0 success,\n"
-          "1 internal error, 2 bad input (model, space, no feasible point, unwritable DIR).\n",
+          "  -h, --help          show this help\n",
           xdl_prog);
+  fputs("\n"
+        "A space file (schema models/accel/space.xsd) names a base accelerator (a preset or\n"
+        "an accelerator XML file relative to it), then values or a range per parameter,\n"
+        "then optional constraints:\n"
+        "  <space base=\"edge-16x16\">\n"
+        "    <param name=\"rows\"><values>8 16 32</values></param>\n"
+        "    <param name=\"cols\"><range start=\"8\" stop=\"256\" factor=\"2\"/></param>\n"
+        "    <param name=\"clock_mhz\"><range start=\"200\" stop=\"800\" step=\"200\"/></param>\n"
+        "    <param name=\"dataflow\"><values>os ws is</values></param>\n"
+        "    <constraints max_area_mm2=\"20\" max_power_w=\"5\" max_latency_s=\"0.01\"\n"
+        "                 max_memory_bytes=\"1e9\" max_sram_bytes=\"4194304\"/>\n"
+        "  </space>\n"
+        "Parameters: rows, cols, dataflow, ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib,\n"
+        "sram_kib (all three SRAMs), dram_bw_words (also selects the USER bandwidth mode),\n"
+        "dram_pj_per_bit, clock_mhz, mac_bits (also the SRAM word width), acc_bits,\n"
+        "word_bits, vec_lanes. max_memory_bytes caps the model's memory footprint (weights,\n"
+        "optimizer state, and the peak of live activations and gradients over the step: the\n"
+        "training step with --train, else one inference), so it admits all points or none;\n"
+        "max_sram_bytes caps the on-chip SRAM (all three buffers).\n"
+        "\n"
+        "A progress bar is drawn on stderr when it is a terminal. Exit status: 0 success,\n"
+        "1 internal error, 2 bad input (model, space, no feasible point, unwritable DIR).\n",
+        out);
 }
 
 bool explore_parse_objectives(const char *text, DseOptions *o) {
@@ -79,7 +100,8 @@ bool explore_parse_objectives(const char *text, DseOptions *o) {
     while (k < OBJ_N && strcmp(pareto_objective_name((Objective)k), tok) != 0)
       k++;
     if (k == OBJ_N) {
-      fprintf(stderr, "%s: --objectives: unknown objective '%s' (latency, energy, area, power)\n",
+      fprintf(stderr,
+              "%s: --objectives: unknown objective '%s' (latency, energy, area, power, memory)\n",
               xdl_prog, tok);
       return false;
     }
@@ -91,7 +113,8 @@ bool explore_parse_objectives(const char *text, DseOptions *o) {
     o->objs[o->n_objs++] = (Objective)k;
   }
   if (o->n_objs == 0) {
-    fprintf(stderr, "%s: --objectives needs at least one of latency, energy, area, power\n",
+    fprintf(stderr,
+            "%s: --objectives needs at least one of latency, energy, area, power, memory\n",
             xdl_prog);
     return false;
   }
@@ -175,24 +198,28 @@ void explore_progress(int64_t done, int64_t total, void *ud) {
 static void explain_infeasible(const DesignSpace *space, const DseResult *r, char *buf,
                                size_t size) {
   const SpaceConstraints *l = &space->limits;
-  double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+  enum { N_LIMITS = 5 };
+  double best[N_LIMITS] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
   Accel *a = xdl_malloc(sizeof *a);
   for (int64_t i = 0; i < r->n_points; i++) {
     const Estimate *e = &r->points[i].est;
     if (e->area_mm2 < best[0]) best[0] = e->area_mm2;
     if (e->power_w < best[1]) best[1] = e->power_w;
     if (e->latency_s < best[2]) best[2] = e->latency_s;
+    if ((double)e->memory_bytes < best[3]) best[3] = (double)e->memory_bytes;
     if (a) {
       space_point(space, r->points[i].index, a);
-      if (dse_sram_bytes(a) < best[3]) best[3] = dse_sram_bytes(a);
+      if (dse_sram_bytes(a) < best[4]) best[4] = dse_sram_bytes(a);
     }
   }
   xdl_free(a);
-  const char *names[4] = {"max_area_mm2", "max_power_w", "max_latency_s", "max_memory_bytes"};
-  const double lim[4] = {l->max_area_mm2, l->max_power_w, l->max_latency_s, l->max_memory_bytes};
+  const char *names[N_LIMITS] = {"max_area_mm2", "max_power_w", "max_latency_s",
+                                 "max_memory_bytes", "max_sram_bytes"};
+  const double lim[N_LIMITS] = {l->max_area_mm2, l->max_power_w, l->max_latency_s,
+                                l->max_memory_bytes, l->max_sram_bytes};
   size_t len = 0;
   buf[0] = '\0';
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < N_LIMITS; k++) {
     if (!(lim[k] > 0) || best[k] <= lim[k] || len >= size) continue;
     len += (size_t)snprintf(buf + len, size - len, "%s%s %.6g (smallest in the space %.6g)",
                             len ? ", " : "", names[k], lim[k], best[k]);
@@ -270,7 +297,9 @@ int cmd_explore(int argc, char **argv) {
   }
   g = args_load_model(&m, path, &code);
   if (!g) goto done;
-  if (schedule_build(g, &s, &d) != XDL_OK) goto fail;
+  MemoryFootprint mem;
+  if (schedule_build(g, &s, &d) != XDL_OK || training_memory(g, &mem, &d) != XDL_OK) goto fail;
+  opt.memory = &mem;
   ExploreBar bar = {.label = "sweep", .last_s = 0, .erased = false};
   if (isatty(STDERR_FILENO)) {
     opt.progress = explore_progress;
@@ -295,10 +324,12 @@ int cmd_explore(int argc, char **argv) {
            r.n_pareto);
     for (int k = 0; k < r.n_objs; k++)
       printf("%s%s", k ? ", " : "", pareto_objective_name(r.objs[k]));
-    printf("\n\n");
+    printf("\n");
+    report_memory_text(stdout, &mem, m.pass.train);
+    printf("\n");
     report_dse_table(stdout, space, &r);
-    printf("\nwrote %s/points.csv, %s/pareto.csv, %s/pareto.json, %s/pareto.svg\n", out_dir,
-           out_dir, out_dir, out_dir);
+    printf("\nwrote %s/points.csv, %s/pareto.csv, %s/pareto.json, %s/phases.csv, %s/pareto.svg\n",
+           out_dir, out_dir, out_dir, out_dir, out_dir);
   }
   code = fflush(stdout) == 0 ? 0 : 1;
   goto done;

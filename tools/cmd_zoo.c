@@ -19,24 +19,36 @@ static void zoo_usage(FILE *out) {
   fprintf(out,
           "usage: %s zoo DIR [--arch ARCH.xml|PRESET | --space SPACE.xml] [--out OUT]\n"
           "                     [--jobs N] [--objectives LIST] [--batch N] [--dim NAME=VALUE]...\n"
+          "                     [--train [--loss KIND] [--optimizer KIND]]\n"
           "\n"
           "Runs `explore` on every .onnx file in DIR (sorted by name) over one design space\n"
           "(--space, default the embedded space), or `estimate` on one accelerator with\n"
           "--arch, and prints one summary row per model: MACs, the best latency, energy,\n"
           "TOPS/mm^2 and fJ/op among its feasible designs, and the number of Pareto-optimal\n"
-          "designs. The table also goes to OUT/zoo.csv (model,macs,points,feasible,pareto,\n"
-          "best_latency_s,best_energy_j,best_tops_per_mm2,best_fj_per_op,error); when\n"
-          "exploring, each model's points.csv, pareto.csv, pareto.json and pareto.svg go to\n"
-          "OUT/<model>/. A model that cannot be imported or costed is listed with its one-line\n"
-          "error and the others still run; the exit status is then 2.\n"
+          "designs, and the model's memory footprint (weights, optimizer state and the peak\n"
+          "of live activations and gradients). The table also goes to OUT/zoo.csv (model,\n"
+          "macs,points,feasible,pareto,best_latency_s,best_energy_j,best_tops_per_mm2,\n"
+          "best_fj_per_op,memory_bytes,error); when exploring, each model's points.csv,\n"
+          "pareto.csv, pareto.json, phases.csv and pareto.svg go to OUT/<model>/. A model\n"
+          "that cannot be imported or costed is listed with its one-line error and the others\n"
+          "still run; the exit status is then 2. With --train every figure is the whole\n"
+          "training step's (MACs: forward, backward and update).\n"
           "\n"
           "  --arch ARCH         estimate on this accelerator (XML file or preset) instead\n"
           "  --space SPACE.xml   design space to explore (see `explore --help`)\n"
           "  --out OUT           output directory (created if missing; default xploredl-zoo)\n"
           "  --jobs N            worker threads (default 0 = one per online CPU)\n"
-          "  --objectives LIST   Pareto objectives (default latency,energy,area)\n"
+          "  --objectives LIST   Pareto objectives from latency, energy, area, power, memory\n"
+          "                      (default latency,energy,area)\n"
           "  --batch N           bind the leading symbolic dim of every input (default 1)\n"
           "  --dim NAME=VALUE    bind the symbolic dim NAME (repeatable)\n"
+          "  --train             cost the whole training step: forward, loss, backward (data\n"
+          "                      and weight gradients, on the same array model) and the\n"
+          "                      optimizer update, with totals by phase\n"
+          "  --loss KIND         auto (default), softmax_ce, margin or mse\n"
+          "  --optimizer KIND    sgd (default), momentum or adam\n"
+          "  --detach-routing    capsules: no gradient through routing iterations before the\n"
+          "                      last\n"
           "  -h, --help          show this help\n",
           xdl_prog);
 }
@@ -45,6 +57,7 @@ static void zoo_usage(FILE *out) {
 typedef struct ZooRow {
   char model[256];
   int64_t macs, points, feasible, pareto;
+  int64_t memory_bytes; /* the model's memory footprint (training step with --train) */
   double latency_s, energy_j, tops_per_mm2, fj_per_op; /* best among feasible points */
   XdlStatus status;
   char error[1024];
@@ -119,11 +132,14 @@ static void zoo_model(const ModelArgs *m, const char *path, const char *stem,
   DseResult r;
   memset(&r, 0, sizeof r);
   Graph *g = onnx_load(path, &m->opts, &d);
-  if (!g) goto fail;
-  if (schedule_build(g, &s, &d) != XDL_OK) goto fail;
+  if (!g || passes_run(g, &m->pass, &d) != XDL_OK) goto fail;
+  MemoryFootprint mem;
+  if (schedule_build(g, &s, &d) != XDL_OK || training_memory(g, &mem, &d) != XDL_OK) goto fail;
   row->macs = s.total_macs;
+  row->memory_bytes = mem.total_bytes;
   ExploreBar bar = {.label = stem, .last_s = 0, .erased = false};
   DseOptions o = *opt;
+  o.memory = &mem;
   if (isatty(STDERR_FILENO)) {
     o.progress = explore_progress;
     o.ud = &bar;
@@ -163,16 +179,17 @@ done:
 }
 
 static void print_table(FILE *out, const ZooRow *rows, int n) {
-  fprintf(out, "%-32s %14s %12s %12s %10s %9s %7s\n", "model", "MACs", "best_lat_ms", "best_en_mJ",
-          "TOPS/mm2", "fJ/op", "pareto");
+  fprintf(out, "%-32s %14s %12s %12s %10s %9s %7s %11s\n", "model", "MACs", "best_lat_ms",
+          "best_en_mJ", "TOPS/mm2", "fJ/op", "pareto", "memory_MiB");
   for (int i = 0; i < n; i++) {
     const ZooRow *r = &rows[i];
     if (r->status != XDL_OK) {
       fprintf(out, "%-32s error: %s\n", r->model, r->error);
       continue;
     }
-    fprintf(out, "%-32s %14" PRId64 " %12.5g %12.5g %10.4g %9.4g %7" PRId64 "\n", r->model, r->macs,
-            r->latency_s * 1e3, r->energy_j * 1e3, r->tops_per_mm2, r->fj_per_op, r->pareto);
+    fprintf(out, "%-32s %14" PRId64 " %12.5g %12.5g %10.4g %9.4g %7" PRId64 " %11.2f\n", r->model,
+            r->macs, r->latency_s * 1e3, r->energy_j * 1e3, r->tops_per_mm2, r->fj_per_op,
+            r->pareto, (double)r->memory_bytes / (1024.0 * 1024.0));
   }
 }
 
@@ -213,17 +230,19 @@ static bool write_csv(const char *out_dir, const ZooRow *rows, int n) {
   umask(mask);
   fchmod(fd, 0666 & ~mask);
   fputs("model,macs,points,feasible,pareto,best_latency_s,best_energy_j,best_tops_per_mm2,"
-        "best_fj_per_op,error\n",
+        "best_fj_per_op,memory_bytes,error\n",
         out);
   for (int i = 0; i < n; i++) {
     const ZooRow *r = &rows[i];
     csv_field(out, r->model);
     if (r->status == XDL_OK)
-      fprintf(out, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.9g,%.9g,%.9g,%.9g,\n",
+      fprintf(out,
+              ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.9g,%.9g,%.9g,%.9g,%" PRId64
+              ",\n",
               r->macs, r->points, r->feasible, r->pareto, r->latency_s, r->energy_j,
-              r->tops_per_mm2, r->fj_per_op);
+              r->tops_per_mm2, r->fj_per_op, r->memory_bytes);
     else {
-      fputs(",,,,,,,,,", out);
+      fputs(",,,,,,,,,,", out);
       csv_field(out, r->error);
       fputc('\n', out);
     }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 
 /* main.c */
 extern const char *xdl_prog; /* "xploredl", the prefix of every message */
@@ -21,14 +22,17 @@ typedef struct ModelArgs {
   int64_t dim_values[MODEL_ARGS_MAX_DIMS];
   char dim_name_buf[MODEL_ARGS_MAX_DIMS][128];
   int n_dims;
+  PassOptions pass; /* --train, --loss, --optimizer, --detach-routing */
 } ModelArgs;
 
 /* Parses an integer in [min, max]; prints "xploredl: OPT expects ..." and returns false. */
 bool args_int64(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
-/* Consumes --batch N / --dim NAME=VALUE at argv[*i] (advancing *i past the value).
+/* Consumes --batch N / --dim NAME=VALUE / --train / --loss KIND / --optimizer KIND /
+ * --detach-routing at argv[*i] (advancing *i past the value).
  * Returns 1 if consumed, 0 if argv[*i] is not a model option, -1 on a bad value (printed). */
 int args_model_option(ModelArgs *m, int argc, char **argv, int *i);
-/* Loads and shape-infers a model; on failure prints the one-line error, sets *exit_code
+/* Loads and shape-infers a model and runs the passes (training ones with --train); on failure
+ * prints the one-line error, sets *exit_code
  * (2 bad input, 1 internal) and returns NULL. */
 Graph *args_load_model(const ModelArgs *m, const char *path, int *exit_code);
 int args_exit_code(XdlStatus st);
