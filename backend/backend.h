@@ -244,6 +244,12 @@ typedef enum EnergyPart {
   EN_MAC, EN_SRAM_IFMAP, EN_SRAM_FILTER, EN_SRAM_OFMAP, EN_DRAM, EN_VECTOR, EN_LEAKAGE, EN_N
 } EnergyPart;
 const char *cost_energy_part_name(EnergyPart p); /* "mac", "sram_ifmap", ... */
+/* A capsule role's report name: "untagged" for CAPS_NONE, else ir_caps_role_name. */
+const char *cost_role_name(CapsRole r);
+/* Parses a report name (or "routing", any of the four routing roles: *all_routing set);
+ * false for an unknown name. */
+bool cost_role_parse(const char *name, CapsRole *out, bool *all_routing);
+bool cost_role_is_routing(CapsRole r); /* routing.softmax, .sum, .squash or .agree */
 
 typedef struct AreaBreakdown {
   double pe_mm2; /* PEs, plus the edge accumulator cells when the technology models them */
@@ -258,8 +264,10 @@ typedef struct TaskCost {
   int64_t dram_words;      /* words moved to/from DRAM */
 } TaskCost;
 
-/* Phases of a training step (ir.h's Phase), for per-phase totals. */
-enum { N_PHASES = PHASE_UPDATE + 1 };
+/* Phases of a training step (ir.h's Phase), for per-phase totals. Capsule roles (ir.h's
+ * CapsRole, CAPS_NONE = untagged), for per-role totals; routing iterations kept apart up to
+ * CAPS_MAX_ITERS (later iterations add to the last entry). */
+enum { N_PHASES = PHASE_UPDATE + 1, N_CAPS_ROLES = CAPS_DECODER + 1, CAPS_MAX_ITERS = 16 };
 
 typedef struct Estimate {
   int64_t macs, vec_ops;
@@ -275,6 +283,18 @@ typedef struct Estimate {
   int64_t phase_cycles[N_PHASES];
   int64_t phase_macs[N_PHASES];
   double phase_energy_pj[N_PHASES];
+  /* By the capsule role of each task (Task.caps_role; index CAPS_NONE = untagged), the same
+   * way: cycles and MACs add up exactly to the totals, energy (leakage from the role's cycles)
+   * up to rounding. A training step's backward and update tasks carry their forward node's
+   * role. */
+  int64_t role_cycles[N_CAPS_ROLES];
+  int64_t role_macs[N_CAPS_ROLES];
+  double role_energy_pj[N_CAPS_ROLES];
+  /* Routing iteration k (the four routing roles of every routing layer with caps_iter k,
+   * k >= CAPS_MAX_ITERS counted at CAPS_MAX_ITERS - 1): they add up to the routing roles'. */
+  int64_t iter_cycles[CAPS_MAX_ITERS];
+  double iter_energy_pj[CAPS_MAX_ITERS];
+  int n_iters;                 /* 1 + the highest iteration seen (capped), 0 without routing */
   /* The workload's memory footprint (MemoryFootprint.total_bytes) when the caller knows it
    * (dse_sweep copies DseOptions.memory), else 0; cost_estimate leaves it 0. */
   int64_t memory_bytes;
@@ -347,6 +367,13 @@ const char *const *space_param_names(int *count);
 /* A name's index in space_param_names (-1 if unknown), and space_apply by that index. */
 int space_param_id(const char *name);
 void space_apply_id(Accel *a, int id, double value);
+/* Workload parameters (routing_iterations: the routing iterations of the model's compact
+ * capsule ops) change the model, not the accelerator: space_apply leaves the Accel as it is,
+ * and the sweep costs each value on its own schedule (DseOptions.workloads). The index in
+ * s->params of the space's workload parameter, or -1 when it has none; and point i's value
+ * index along it (0 when there is none). */
+int space_workload_param(const DesignSpace *s);
+int space_point_workload(const DesignSpace *s, int64_t i);
 /* The accelerator of point index i (mixed-radix over the params, first param slowest); every
  * param name must be known. space_point_ids takes the params' ids precomputed (sweeps). */
 void space_point(const DesignSpace *s, int64_t i, Accel *out);
@@ -374,6 +401,14 @@ typedef struct DsePoint {
   bool feasible, pareto;
 } DsePoint;
 
+/* A sweep over a workload parameter costs each of its values on its own schedule: one
+ * DseWorkload per value, in the parameter's value order. Both pointers are borrowed; memory
+ * may be NULL (then DseOptions.memory applies). */
+typedef struct DseWorkload {
+  const Schedule *s;
+  const MemoryFootprint *memory;
+} DseWorkload;
+
 typedef struct DseResult {
   DsePoint *points;       /* in space order */
   int64_t n_points, n_feasible, n_pareto;
@@ -384,6 +419,8 @@ typedef struct DseResult {
   bool has_memory;         /* memory holds the workload's footprint (DseOptions.memory; its
                               peak_name is borrowed from the graph) */
   MemoryFootprint memory;
+  const DseWorkload *workloads; /* DseOptions.workloads (borrowed), NULL for one schedule */
+  int n_workloads;
 } DseResult;
 
 /* Called from the calling thread while the sweep runs (done points of total), last with
@@ -401,6 +438,10 @@ typedef struct DseOptions {
   /* The workload's memory footprint (training_memory), borrowed; NULL = not known, which the
    * max_memory_bytes constraint and the memory objective need (XDL_ERR_INPUT without it). */
   const MemoryFootprint *memory;
+  /* Required when the space has a workload parameter (space_workload_param): one workload per
+   * value of it, and dse_sweep's s is then not used; NULL / 0 otherwise. Borrowed. */
+  const DseWorkload *workloads;
+  int n_workloads;
 } DseOptions;
 
 /* jobs 0, objectives latency, energy, area, the whole space, shared systolic results. */
@@ -412,6 +453,10 @@ int dse_default_jobs(void); /* online CPUs, at least 1, at most DSE_MAX_JOBS */
 XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOptions *opt,
                     DseResult *out, Diag *d);
 void dse_result_free(DseResult *r);
+/* The schedule point `index` of space was costed on: its workload's in a sweep over a
+ * workload parameter, else s. */
+const Schedule *dse_point_schedule(const DseResult *r, const DesignSpace *space,
+                                   const Schedule *s, int64_t index);
 double dse_sram_bytes(const Accel *a); /* ifmap + filter + ofmap SRAM bytes */
 bool dse_feasible(const SpaceConstraints *lim, const Accel *a, const Estimate *e);
 
@@ -423,13 +468,13 @@ const char *pareto_objective_name(Objective o);          /* "latency", "energy",
 
 /* ------------------------------------------------------------------------------------------
  * report_dse.c — the files a sweep leaves in its output directory (points.csv, pareto.csv,
- * pareto.json, phases.csv, pareto.svg), written atomically, and the Pareto table on the
- * terminal.
+ * pareto.json, phases.csv, capsule_roles.csv, pareto.svg), written atomically, and the Pareto
+ * table on the terminal.
  * ------------------------------------------------------------------------------------------ */
 /* Creates dir (and its parents) if needed and checks it is a writable directory;
  * XDL_ERR_INPUT naming it otherwise. */
 XdlStatus report_dse_prepare_dir(const char *dir, Diag *d);
-/* Writes the five files of a sweep r of space on s into dir: each to a temporary name first,
+/* Writes the six files of a sweep r of space on s into dir: each to a temporary name first,
  * all renamed once complete; on error none is left behind. */
 XdlStatus report_dse_write(const char *dir, const Schedule *s, const DesignSpace *space,
                            const DseResult *r, Diag *d);
@@ -440,20 +485,32 @@ void report_dse_csv(FILE *out, const DesignSpace *space, const DseResult *r, boo
  * names, then for each phase (forward, loss, backward_data, backward_weight, update)
  * <phase>_cycles,<phase>_latency_s,<phase>_energy_j,<phase>_macs. */
 void report_dse_phases_csv(FILE *out, const DesignSpace *space, const DseResult *r);
+/* capsule_roles.csv: the Pareto rows by capsule role: header = swept parameter names, then for
+ * each role (untagged, primary, votes, routing.softmax, routing.sum, routing.squash,
+ * routing.agree, class, decoder) <role>_cycles,<role>_latency_s,<role>_energy_j,<role>_macs,
+ * then for each routing iteration k (as many as the Pareto point with the most has)
+ * routing[k]_cycles,routing[k]_latency_s,routing[k]_energy_j (0 where a point has fewer). A
+ * model without capsules has everything in untagged. */
+void report_dse_roles_csv(FILE *out, const DesignSpace *space, const DseResult *r);
 /* {model, macs, space, base, n_points, n_feasible, n_pareto, objectives, constraints,
  *  memory:{...} (when known), params, pareto:[{index, params, accel, macs, cycles, ...,
  *  energy_pj:{...}, phases:{forward:{cycles, latency_s, energy_j, macs}, loss, backward_data,
- *  backward_weight, update}, area_parts_mm2:{...}, layers:[{name, op, unit, phase, cycles,
- *  stall_cycles, latency_s, energy_j, energy_pj, util, dram_words}]}]}; per-layer costs are
- *  recomputed with cost_estimate. */
+ *  backward_weight, update}, capsule_roles:{untagged:{cycles, latency_s, energy_j, macs},
+ *  primary, votes, routing.softmax, routing.sum, routing.squash, routing.agree, class,
+ *  decoder}, routing_by_iteration:[{iteration, cycles, latency_s, energy_j}],
+ *  area_parts_mm2:{...}, layers:[{name, op, unit, phase, capsule_role, routing_iteration (routing
+ *  roles only), cycles, stall_cycles, latency_s, energy_j, energy_pj, util, dram_words}]}]};
+ *  per-layer costs are recomputed with cost_estimate on the design's own schedule (its
+ *  workload's in a sweep over routing_iterations). */
 XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space,
                           const DseResult *r, bool pretty, Diag *d);
-/* Energy vs latency and area vs latency on log axes, and for a training step a third panel:
- * one bar per Pareto design (fastest first) of its energy stacked by phase, with a legend;
- * false only when out of memory. */
+/* Energy vs latency and area vs latency on log axes; for a training step a panel with one bar
+ * per Pareto design (fastest first) of its energy stacked by phase, and for a capsule network
+ * one stacked by capsule role, each with a legend; false only when out of memory. */
 bool report_dse_svg(FILE *out, const char *model, const DseResult *r);
 /* The Pareto designs by ascending latency: parameters, latency, energy, area, TOPS/mm^2,
- * fJ/op, and for a training step the share of energy by phase. */
+ * fJ/op, for a training step the share of energy by phase and for a capsule network by role
+ * (primary, votes, routing, class, decoder, untagged). */
 void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r);
 
 #endif

@@ -17,6 +17,29 @@ const char *cost_energy_part_name(EnergyPart p) {
   return (unsigned)p < EN_N ? energy_part_names[p] : "unknown";
 }
 
+const char *cost_role_name(CapsRole r) {
+  return r == CAPS_NONE ? "untagged" : ir_caps_role_name(r);
+}
+
+bool cost_role_parse(const char *name, CapsRole *out, bool *all_routing) {
+  *all_routing = strcmp(name, "routing") == 0;
+  if (*all_routing) {
+    *out = CAPS_ROUTING_SOFTMAX;
+    return true;
+  }
+  for (int r = 0; r < N_CAPS_ROLES; r++)
+    if (strcmp(name, cost_role_name((CapsRole)r)) == 0) {
+      *out = (CapsRole)r;
+      return true;
+    }
+  return false;
+}
+
+bool cost_role_is_routing(CapsRole r) {
+  return r == CAPS_ROUTING_SOFTMAX || r == CAPS_ROUTING_SUM || r == CAPS_ROUTING_SQUASH ||
+         r == CAPS_ROUTING_AGREE;
+}
+
 /* Accumulator memory cells at the array's edge, in units of the technology's cell: one per
  * column, scaled linearly from the cell's width to the accelerator's accumulator width. 0 when
  * the technology does not model them (its PE figures then include the accumulator). */
@@ -160,11 +183,12 @@ static XdlStatus cost_vector_task(const CostCtx *c, const Task *t, TaskCost *tc,
  * array task i's systolic result on arch_systolic_config(a) (task_result[i] < 0: no array
  * work). Fills *out (and per_task[i] for each task when per_task is not NULL). Tasks run back
  * to back, so cycles add up; leakage burns for the whole latency. Per-phase totals group the
- * tasks by Task.phase (a phase's leakage from its own cycles). Figures that would divide by
- * zero (power, TOPS, TOPS/mm^2 with zero latency; fJ/op and utilization with zero MACs;
- * TOPS/mm^2 with zero area) are reported as 0. Errors: XDL_ERR_INPUT for an unusable
- * accelerator or a task the systolic model rejects, XDL_ERR_INTERNAL from its exact path's
- * allocations or a task phase outside Phase. */
+ * tasks by Task.phase (a phase's leakage from its own cycles), per-role ones by
+ * Task.caps_role and per-iteration ones the routing tasks by Task.caps_iter, alike. Figures
+ * that would divide by zero (power, TOPS, TOPS/mm^2 with zero latency; fJ/op and utilization
+ * with zero MACs; TOPS/mm^2 with zero area) are reported as 0. Errors: XDL_ERR_INPUT for an
+ * unusable accelerator or a task the systolic model rejects, XDL_ERR_INTERNAL from its exact
+ * path's allocations or a task phase or capsule role outside its enum. */
 XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const SystolicResult *results,
                                const int32_t *task_result, Estimate *out, TaskCost *per_task,
                                Diag *d) {
@@ -207,6 +231,18 @@ XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const Systolic
     out->phase_cycles[ph] += tc.cycles; /* no overflow: at most the checked total */
     out->phase_macs[ph] += t->macs;
     out->phase_energy_pj[ph] += task_pj;
+    unsigned role = (unsigned)t->caps_role;
+    if (role >= N_CAPS_ROLES)
+      return diag_error(d, XDL_ERR_INTERNAL, "task '%s': bad capsule role %u", t->name, role);
+    out->role_cycles[role] += tc.cycles;
+    out->role_macs[role] += t->macs;
+    out->role_energy_pj[role] += task_pj;
+    if (cost_role_is_routing(t->caps_role) && t->caps_iter >= 0) {
+      int k = t->caps_iter < CAPS_MAX_ITERS ? t->caps_iter : CAPS_MAX_ITERS - 1;
+      out->iter_cycles[k] += tc.cycles;
+      out->iter_energy_pj[k] += task_pj;
+      if (k + 1 > out->n_iters) out->n_iters = k + 1;
+    }
     util_macs += tc.util * (double)t->macs;
     if (per_task) per_task[i] = tc;
   }
@@ -216,6 +252,10 @@ XdlStatus cost_estimate_shared(const Schedule *s, const Accel *a, const Systolic
   out->energy_pj[EN_LEAKAGE] = leakage_pj(&c, out->cycles);
   for (int ph = 0; ph < N_PHASES; ph++)
     out->phase_energy_pj[ph] += leakage_pj(&c, out->phase_cycles[ph]);
+  for (int r = 0; r < N_CAPS_ROLES; r++)
+    out->role_energy_pj[r] += leakage_pj(&c, out->role_cycles[r]);
+  for (int k = 0; k < out->n_iters; k++)
+    out->iter_energy_pj[k] += leakage_pj(&c, out->iter_cycles[k]);
   double energy_pj = 0;
   for (int p = 0; p < EN_N; p++) energy_pj += out->energy_pj[p];
   out->energy_j = energy_pj * 1e-12;

@@ -4,7 +4,9 @@
  * and bandwidth): each group evaluates the systolic model once per distinct layer (GEMM view
  * or convolution) of the schedule, and every point of the group (differing only in clock, bit
  * widths, vector lanes or energy figures) is costed from those shared results by
- * cost_estimate_shared, the same arithmetic cost_estimate uses. */
+ * cost_estimate_shared, the same arithmetic cost_estimate uses. A space that sweeps a workload
+ * parameter (routing_iterations) has one schedule per value of it: groups then also split by
+ * that value, and each group is costed on its own schedule's distinct layers. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -97,10 +99,12 @@ static uint64_t syscfg_hash(const SystolicConfig *c) {
   return h;
 }
 
-/* Points [first, first + n) of a space partitioned by systolic configuration: group gi holds
- * the point offsets members[start[gi] .. start[gi + 1]) (ascending) and its configuration. */
+/* Points [first, first + n) of a space partitioned by systolic configuration and workload:
+ * group gi holds the point offsets members[start[gi] .. start[gi + 1]) (ascending), its
+ * configuration and its workload (value index of the workload parameter, 0 without one). */
 typedef struct Groups {
   SystolicConfig *cfgs;
+  int *workload;
   int64_t *start;   /* n_groups + 1 */
   int64_t *members; /* n point offsets */
   int64_t n_groups;
@@ -108,6 +112,7 @@ typedef struct Groups {
 
 static void groups_free(Groups *g) {
   xdl_free(g->cfgs);
+  xdl_free(g->workload);
   xdl_free(g->start);
   xdl_free(g->members);
   memset(g, 0, sizeof *g);
@@ -124,20 +129,25 @@ static bool groups_build(Groups *g, const DesignSpace *space, const int *ids, in
   int64_t *slot = xdl_malloc(cap * sizeof *slot); /* group id or -1 */
   int64_t *of_point = xdl_malloc((size_t)n * sizeof *of_point);
   g->cfgs = xdl_malloc((size_t)n * sizeof *g->cfgs);
+  g->workload = xdl_malloc((size_t)n * sizeof *g->workload);
   g->members = xdl_malloc((size_t)n * sizeof *g->members);
   g->start = xdl_calloc((size_t)n + 1, sizeof *g->start);
   Accel *a = xdl_malloc(sizeof *a);
-  if (!slot || !of_point || !g->cfgs || !g->members || !g->start || !a) goto fail;
+  if (!slot || !of_point || !g->cfgs || !g->workload || !g->members || !g->start || !a)
+    goto fail;
   for (uint64_t i = 0; i < cap; i++)
     slot[i] = -1;
   for (int64_t p = 0; p < n; p++) {
     space_point_ids(space, ids, first + p, a);
     SystolicConfig c = arch_systolic_config(a);
-    uint64_t h = syscfg_hash(&c) & (cap - 1);
-    while (slot[h] >= 0 && !syscfg_same(&g->cfgs[slot[h]], &c))
+    int wk = space_point_workload(space, first + p);
+    uint64_t h = mix64(syscfg_hash(&c), wk) & (cap - 1);
+    while (slot[h] >= 0 &&
+           !(syscfg_same(&g->cfgs[slot[h]], &c) && g->workload[slot[h]] == wk))
       h = (h + 1) & (cap - 1);
     if (slot[h] < 0) {
       slot[h] = g->n_groups;
+      g->workload[g->n_groups] = wk;
       g->cfgs[g->n_groups++] = c;
     }
     of_point[p] = slot[h];
@@ -166,10 +176,11 @@ fail:
 /* ---- the worker pool ---------------------------------------------------------------------- */
 
 typedef struct Sweep {
-  const Schedule *s;
+  const DseWorkload *ws;     /* n_ws workloads (one: the sweep's schedule) */
+  int n_ws;
   const DesignSpace *space;
   const DseOptions *opt;
-  const LayerSet *gs;
+  const LayerSet *gs;        /* one per workload */
   const Groups *groups;
   int ids[SPACE_MAX_PARAMS]; /* space_param_id of every param */
   int64_t first;             /* space index of point offset 0 */
@@ -186,7 +197,7 @@ typedef struct Sweep {
  * workers never allocate). */
 typedef struct Worker {
   Sweep *w;
-  SystolicResult *figs; /* gs->n_layers entries: the group's results per distinct layer */
+  SystolicResult *figs; /* the most distinct layers of any workload: the group's results */
   Accel *a;
   bool report;      /* the calling thread: reports progress */
 } Worker;
@@ -219,23 +230,26 @@ static XdlStatus sweep_group(Worker *k, int64_t gi, int64_t *bad, Diag *d) {
   Sweep *w = k->w;
   const Groups *g = w->groups;
   const SystolicConfig *cfg = &g->cfgs[gi];
+  const DseWorkload *wl = &w->ws[g->workload[gi]];
+  const LayerSet *ls = &w->gs[g->workload[gi]];
   *bad = w->first + g->members[g->start[gi]];
   /* The reference path (per_point_cost) shares nothing: cost_estimate per point below. */
-  int32_t n_shared = w->opt->per_point_cost ? 0 : w->gs->n_layers;
+  int32_t n_shared = w->opt->per_point_cost ? 0 : ls->n_layers;
   for (int32_t v = 0; v < n_shared; v++) {
-    XdlStatus st = systolic_eval_fast(cfg, &w->gs->layers[v], &k->figs[v], d);
+    XdlStatus st = systolic_eval_fast(cfg, &ls->layers[v], &k->figs[v], d);
     if (st != XDL_OK) return st;
   }
+  const MemoryFootprint *mem = wl->memory ? wl->memory : w->opt->memory;
   for (int64_t m = g->start[gi]; m < g->start[gi + 1]; m++) {
     DsePoint *pt = &w->points[g->members[m]];
     pt->index = *bad = w->first + g->members[m];
     space_point_ids(w->space, w->ids, pt->index, k->a);
     XdlStatus st = w->opt->per_point_cost
-                       ? cost_estimate(w->s, k->a, false, &pt->est, NULL, d)
-                       : cost_estimate_shared(w->s, k->a, k->figs, w->gs->task_layer, &pt->est,
+                       ? cost_estimate(wl->s, k->a, false, &pt->est, NULL, d)
+                       : cost_estimate_shared(wl->s, k->a, k->figs, ls->task_layer, &pt->est,
                                               NULL, d);
     if (st != XDL_OK) return st;
-    pt->est.memory_bytes = w->opt->memory ? w->opt->memory->total_bytes : 0;
+    pt->est.memory_bytes = mem ? mem->total_bytes : 0;
     pt->feasible = dse_feasible(&w->space->limits, k->a, &pt->est);
   }
   return XDL_OK;
@@ -300,9 +314,8 @@ void dse_options_default(DseOptions *o) {
 XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOptions *opt,
                     DseResult *out, Diag *d) {
   memset(out, 0, sizeof *out);
-  LayerSet gs;
+  LayerSet *gs = NULL;
   Groups groups;
-  memset(&gs, 0, sizeof gs);
   memset(&groups, 0, sizeof groups);
   pthread_t threads[DSE_MAX_JOBS];
   Worker workers[DSE_MAX_JOBS];
@@ -328,18 +341,38 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
     if ((ids[p] = space_param_id(space->params[p].name)) < 0)
       return diag_error(d, XDL_ERR_INPUT, "unknown design-space parameter '%s'",
                         space->params[p].name);
-  if (!layerset_build(&gs, s) || !groups_build(&groups, space, ids, first, n)) goto oom;
+  /* One workload per value of the workload parameter, or the one schedule s. */
+  int wp = space_workload_param(space);
+  DseWorkload single = {s, NULL};
+  const DseWorkload *ws = &single;
+  int n_ws = 1;
+  if (wp >= 0) {
+    if (!opt->workloads || opt->n_workloads != space->params[wp].n_values)
+      return diag_error(d, XDL_ERR_INPUT,
+                        "the space sweeps '%s' over %d values but %d workloads were given",
+                        space->params[wp].name, space->params[wp].n_values, opt->n_workloads);
+    ws = opt->workloads;
+    n_ws = opt->n_workloads;
+  }
+  gs = xdl_calloc((size_t)n_ws, sizeof *gs);
+  if (!gs) goto oom;
+  int32_t max_layers = 1;
+  for (int k = 0; k < n_ws; k++) {
+    if (!layerset_build(&gs[k], ws[k].s)) goto oom;
+    if (gs[k].n_layers > max_layers) max_layers = gs[k].n_layers;
+  }
+  if (!groups_build(&groups, space, ids, first, n)) goto oom;
   int jobs = opt->jobs > 0 ? opt->jobs : dse_default_jobs();
   if (jobs > DSE_MAX_JOBS) jobs = DSE_MAX_JOBS;
   if (jobs > groups.n_groups) jobs = (int)groups.n_groups;
   out->points = xdl_calloc((size_t)n, sizeof *out->points);
   w = xdl_calloc(1, sizeof *w);
-  figs = xdl_malloc((size_t)jobs * (size_t)(gs.n_layers ? gs.n_layers : 1) * sizeof *figs);
+  figs = xdl_malloc((size_t)jobs * (size_t)max_layers * sizeof *figs);
   accels = xdl_malloc((size_t)jobs * sizeof *accels);
   if (!out->points || !w || !figs || !accels) goto oom;
   out->n_points = n;
-  *w = (Sweep){.s = s, .space = space, .opt = opt, .gs = &gs, .groups = &groups,
-               .first = first, .points = out->points, .n_points = n};
+  *w = (Sweep){.ws = ws, .n_ws = n_ws, .space = space, .opt = opt, .gs = gs,
+               .groups = &groups, .first = first, .points = out->points, .n_points = n};
   memcpy(w->ids, ids, sizeof ids);
   atomic_init(&w->next_group, 0);
   atomic_init(&w->done, 0);
@@ -347,8 +380,7 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
   diag_init(&w->diag);
   pthread_mutex_init(&w->lock, NULL);
   for (int t = 0; t < jobs; t++)
-    workers[t] = (Worker){w, figs + (size_t)t * (size_t)(gs.n_layers ? gs.n_layers : 1),
-                          &accels[t], t == 0};
+    workers[t] = (Worker){w, figs + (size_t)t * (size_t)max_layers, &accels[t], t == 0};
   /* Worker 0 is the calling thread; a thread that cannot be started leaves its share to the
    * others (groups are claimed dynamically). */
   for (int t = 1; t < jobs; t++)
@@ -362,7 +394,12 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
     goto fail;
   }
   out->n_array_configs = groups.n_groups;
-  out->n_layers = gs.n_layers;
+  for (int k = 0; k < n_ws; k++)
+    out->n_layers += gs[k].n_layers;
+  if (wp >= 0) {
+    out->workloads = ws;
+    out->n_workloads = n_ws;
+  }
   out->has_memory = opt->memory != NULL;
   if (opt->memory) out->memory = *opt->memory;
   for (int64_t p = 0; p < n; p++)
@@ -378,7 +415,9 @@ XdlStatus dse_sweep(const Schedule *s, const DesignSpace *space, const DseOption
   xdl_free(figs);
   xdl_free(w);
   groups_free(&groups);
-  layerset_free(&gs);
+  for (int k = 0; k < n_ws; k++)
+    layerset_free(&gs[k]);
+  xdl_free(gs);
   return XDL_OK;
 oom:
   diag_error(d, XDL_ERR_INTERNAL, "out of memory while sweeping %lld design points", (long long)n);
@@ -387,7 +426,9 @@ fail:
   xdl_free(figs);
   xdl_free(w);
   groups_free(&groups);
-  layerset_free(&gs);
+  for (int k = 0; gs && k < n_ws; k++)
+    layerset_free(&gs[k]);
+  xdl_free(gs);
   dse_result_free(out);
   return d->status;
 }
@@ -395,4 +436,11 @@ fail:
 void dse_result_free(DseResult *r) {
   xdl_free(r->points);
   memset(r, 0, sizeof *r);
+}
+
+const Schedule *dse_point_schedule(const DseResult *r, const DesignSpace *space,
+                                   const Schedule *s, int64_t index) {
+  if (!r->workloads) return s;
+  int k = space_point_workload(space, index);
+  return k < r->n_workloads ? r->workloads[k].s : s;
 }

@@ -60,4 +60,13 @@ void report_memory_json(JsonWriter *j, const char *key, const MemoryFootprint *m
 /* Bytes for people: "512 B", "1.50 KiB", "23.4 MiB", "1.20 GiB". Returns buf. */
 char *report_format_bytes(int64_t bytes, char *buf, size_t size);
 
+/* ------------------------------------------------------------------------------------------
+ * report_dse.c (shared with estimate) — an Estimate's totals by capsule role as JSON members:
+ * capsule_roles: {untagged|primary|votes|routing.softmax|routing.sum|routing.squash|
+ * routing.agree|class|decoder: {cycles, latency_s, energy_j, macs}} and routing_by_iteration:
+ * [{iteration, cycles, latency_s, energy_j}] (latency = the role's share of the cycles).
+ * ------------------------------------------------------------------------------------------ */
+struct Estimate;
+void report_roles_json(JsonWriter *j, const struct Estimate *e);
+
 #endif

@@ -1,10 +1,11 @@
 /* report_dse.c — what a design-space sweep leaves behind: points.csv (every point),
  * pareto.csv and pareto.json (the front, the JSON with each design's accelerator, energy and
- * area breakdown, per-phase totals and per-layer costs), phases.csv (the front's cycles,
- * latency, energy and MACs by phase of the training step), pareto.svg (energy and area against
- * latency on log axes, and energy by phase per Pareto design for a training step), and the
- * Pareto table on the terminal. Files are written to temporary names and renamed only when all
- * five are complete. */
+ * area breakdown, per-phase and per-capsule-role totals and per-layer costs), phases.csv and
+ * capsule_roles.csv (the front's cycles, latency, energy and MACs by phase of the training step
+ * and by capsule role and routing iteration), pareto.svg (energy and area against latency on
+ * log axes, and energy stacked by phase for a training step and by capsule role for a capsule
+ * network, per Pareto design), and the Pareto table on the terminal. Files are written to
+ * temporary names and renamed only when all six are complete. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,9 +30,31 @@ static bool has_training_phases(const DseResult *r) {
   return false;
 }
 
-/* A phase's share of the latency: its cycles over the total (0 for an empty schedule). */
+/* Whether the sweep costed a capsule network: some work tagged with a capsule role (the
+ * workloads of one sweep are one model, so the first point tells). */
+static bool has_caps_roles(const DseResult *r) {
+  if (r->n_points == 0) return false;
+  const Estimate *e = &r->points[0].est;
+  for (int k = CAPS_NONE + 1; k < N_CAPS_ROLES; k++)
+    if (e->role_cycles[k] > 0 || e->role_macs[k] > 0) return true;
+  return false;
+}
+
+/* The share of the latency of `cycles` of the total (0 for an empty schedule). */
+static double share_latency_s(const Estimate *e, int64_t cycles) {
+  return e->cycles > 0 ? e->latency_s * (double)cycles / (double)e->cycles : 0;
+}
+
 static double phase_latency_s(const Estimate *e, int p) {
-  return e->cycles > 0 ? e->latency_s * (double)e->phase_cycles[p] / (double)e->cycles : 0;
+  return share_latency_s(e, e->phase_cycles[p]);
+}
+
+/* The most routing iterations any Pareto point has (columns of capsule_roles.csv). */
+static int pareto_max_iters(const DseResult *r) {
+  int n = 0;
+  for (int64_t i = 0; i < r->n_points; i++)
+    if (r->points[i].pareto && r->points[i].est.n_iters > n) n = r->points[i].est.n_iters;
+  return n;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -81,6 +104,37 @@ void report_dse_phases_csv(FILE *out, const DesignSpace *space, const DseResult 
   }
 }
 
+void report_dse_roles_csv(FILE *out, const DesignSpace *space, const DseResult *r) {
+  int n_iters = pareto_max_iters(r);
+  for (int p = 0; p < space->n_params; p++)
+    fprintf(out, "%s,", space->params[p].name);
+  for (int k = 0; k < N_CAPS_ROLES; k++) {
+    const char *n = cost_role_name((CapsRole)k);
+    fprintf(out, "%s%s_cycles,%s_latency_s,%s_energy_j,%s_macs", k ? "," : "", n, n, n, n);
+  }
+  for (int k = 0; k < n_iters; k++)
+    fprintf(out, ",routing[%d]_cycles,routing[%d]_latency_s,routing[%d]_energy_j", k, k, k);
+  fputc('\n', out);
+  for (int64_t i = 0; i < r->n_points; i++) {
+    const DsePoint *pt = &r->points[i];
+    if (!pt->pareto) continue;
+    double values[SPACE_MAX_PARAMS];
+    char buf[32];
+    space_point_values(space, pt->index, values);
+    for (int p = 0; p < space->n_params; p++)
+      fprintf(out, "%s,", space_format_value(&space->params[p], values[p], buf, sizeof buf));
+    const Estimate *e = &pt->est;
+    for (int k = 0; k < N_CAPS_ROLES; k++)
+      fprintf(out, "%s%lld,%.9g,%.9g,%lld", k ? "," : "", (long long)e->role_cycles[k],
+              share_latency_s(e, e->role_cycles[k]), e->role_energy_pj[k] * 1e-12,
+              (long long)e->role_macs[k]);
+    for (int k = 0; k < n_iters; k++)
+      fprintf(out, ",%lld,%.9g,%.9g", (long long)e->iter_cycles[k],
+              share_latency_s(e, e->iter_cycles[k]), e->iter_energy_pj[k] * 1e-12);
+    fputc('\n', out);
+  }
+}
+
 /* ------------------------------------------------------------------------------------------
  * JSON
  * ------------------------------------------------------------------------------------------ */
@@ -120,8 +174,31 @@ static double sum_parts(const double *pj) {
   return e;
 }
 
+void report_roles_json(JsonWriter *j, const Estimate *x) {
+  json_open_object(j, "capsule_roles");
+  for (int k = 0; k < N_CAPS_ROLES; k++) {
+    json_open_object(j, cost_role_name((CapsRole)k));
+    json_int(j, "cycles", x->role_cycles[k]);
+    json_num(j, "latency_s", share_latency_s(x, x->role_cycles[k]));
+    json_num(j, "energy_j", x->role_energy_pj[k] * 1e-12);
+    json_int(j, "macs", x->role_macs[k]);
+    json_close_object(j);
+  }
+  json_close_object(j);
+  json_open_array(j, "routing_by_iteration");
+  for (int k = 0; k < x->n_iters; k++) {
+    json_open_object(j, NULL);
+    json_int(j, "iteration", k);
+    json_int(j, "cycles", x->iter_cycles[k]);
+    json_num(j, "latency_s", share_latency_s(x, x->iter_cycles[k]));
+    json_num(j, "energy_j", x->iter_energy_pj[k] * 1e-12);
+    json_close_object(j);
+  }
+  json_close_array(j);
+}
+
 /* One Pareto design: parameters, accelerator, totals, breakdowns and per-layer costs
- * (recomputed with cost_estimate; tc has s->n_tasks entries). */
+ * (recomputed with cost_estimate on the point's schedule s; tc has s->n_tasks entries). */
 static XdlStatus json_design(JsonWriter *j, const Schedule *s, const DesignSpace *space,
                              const DsePoint *pt, Accel *a, TaskCost *tc, Diag *d) {
   double values[SPACE_MAX_PARAMS];
@@ -167,6 +244,7 @@ static XdlStatus json_design(JsonWriter *j, const Schedule *s, const DesignSpace
     json_close_object(j);
   }
   json_close_object(j);
+  report_roles_json(j, x);
   json_open_object(j, "area_parts_mm2");
   json_num(j, "pe", x->area.pe_mm2);
   json_num(j, "sram_ifmap", x->area.sram_ifmap_mm2);
@@ -182,6 +260,8 @@ static XdlStatus json_design(JsonWriter *j, const Schedule *s, const DesignSpace
     json_str(j, "op", ir_ops[t->op].name);
     json_str(j, "unit", t->unit == UNIT_ARRAY ? "array" : "vector");
     json_str(j, "phase", ir_phase_name(t->phase));
+    json_str(j, "capsule_role", cost_role_name(t->caps_role));
+    if (cost_role_is_routing(t->caps_role)) json_int(j, "routing_iteration", t->caps_iter);
     json_int(j, "cycles", tc[i].cycles);
     json_int(j, "stall_cycles", tc[i].stall_cycles);
     json_num(j, "latency_s", (double)tc[i].cycles / (a->clock_mhz * 1e6));
@@ -203,7 +283,10 @@ XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space
                           const DseResult *r, bool pretty, Diag *d) {
   XdlStatus st = XDL_OK;
   Accel *a = xdl_malloc(sizeof *a);
-  TaskCost *tc = xdl_calloc(s->n_tasks ? s->n_tasks : 1, sizeof *tc);
+  uint32_t max_tasks = s->n_tasks;
+  for (int k = 0; k < r->n_workloads; k++)
+    if (r->workloads[k].s->n_tasks > max_tasks) max_tasks = r->workloads[k].s->n_tasks;
+  TaskCost *tc = xdl_calloc(max_tasks ? max_tasks : 1, sizeof *tc);
   if (!a || !tc) {
     st = diag_error(d, XDL_ERR_INTERNAL, "out of memory writing the Pareto report");
     goto fail;
@@ -237,7 +320,9 @@ XdlStatus report_dse_json(FILE *out, const Schedule *s, const DesignSpace *space
   json_close_array(&j);
   json_open_array(&j, "pareto");
   for (int64_t i = 0; i < r->n_points && st == XDL_OK; i++)
-    if (r->points[i].pareto) st = json_design(&j, s, space, &r->points[i], a, tc, d);
+    if (r->points[i].pareto)
+      st = json_design(&j, dse_point_schedule(r, space, s, r->points[i].index), space,
+                       &r->points[i], a, tc, d);
   json_close_array(&j);
   json_close_object(&j);
   fputc('\n', out);
@@ -422,10 +507,33 @@ static void svg_panel(FILE *out, const DseResult *r, int view, ViewPt *front) {
   fputs("</g>\n</g>\n", out);
 }
 
-/* ---- the third panel of a training step: energy by phase per Pareto design ---- */
+/* ---- stacked panels: energy by phase (a training step) and by capsule role, per Pareto
+ * design ---- */
 enum { PHASE_PANEL_H = 340, PHASE_PLOT_W = 870, PHASE_PLOT_H = 200 };
 static const char *const phase_colors[N_PHASES] = {"#1f77b4", "#9467bd", "#ff7f0e", "#2ca02c",
                                                    "#8c564b"};
+static const char *const role_colors[N_CAPS_ROLES] = {
+    "#9a9a9a", "#1f77b4", "#17becf", "#ff7f0e", "#d62728",
+    "#e377c2", "#bcbd22", "#2ca02c", "#8c564b"};
+
+/* What one stacked panel shows: n categories of each design's energy (joules). */
+typedef struct StackSpec {
+  const char *title;
+  int n;
+  const char *const *colors;
+  const char *(*name)(int k);
+  double (*energy_j)(const Estimate *e, int k);
+} StackSpec;
+
+static const char *phase_cat_name(int k) { return ir_phase_name((Phase)k); }
+static double phase_cat_j(const Estimate *e, int k) { return e->phase_energy_pj[k] * 1e-12; }
+static const char *role_cat_name(int k) { return cost_role_name((CapsRole)k); }
+static double role_cat_j(const Estimate *e, int k) { return e->role_energy_pj[k] * 1e-12; }
+
+static const StackSpec phase_stack = {"energy of the training step by phase, per Pareto design",
+                                      N_PHASES, phase_colors, phase_cat_name, phase_cat_j};
+static const StackSpec role_stack = {"energy by capsule role, per Pareto design", N_CAPS_ROLES,
+                                     role_colors, role_cat_name, role_cat_j};
 
 typedef struct PhaseBar {
   double latency_s;
@@ -445,9 +553,10 @@ static void svg_energy_label(double v, int e3, char *buf, size_t size) {
 }
 
 /* Draws the panel at vertical offset top: one bar per Pareto design in ascending latency, its
- * energy stacked by phase (forward at the bottom), a linear energy axis from 0, and a legend of
- * the phases. bars has room for r->n_pareto entries. */
-static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *bars) {
+ * energy stacked by sp's categories (the first at the bottom), a linear energy axis from 0,
+ * and a legend of the categories. bars has room for r->n_pareto entries. */
+static void svg_stack_panel(FILE *out, const DseResult *r, int top, PhaseBar *bars,
+                            const StackSpec *sp) {
   int64_t n = 0;
   for (int64_t i = 0; i < r->n_points; i++)
     if (r->points[i].pareto) bars[n++] = (PhaseBar){r->points[i].est.latency_s, i};
@@ -455,8 +564,8 @@ static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *ba
   double ymax = 0;
   for (int64_t k = 0; k < n; k++) {
     double e = 0;
-    for (int ph = 0; ph < N_PHASES; ph++)
-      e += r->points[bars[k].at].est.phase_energy_pj[ph] * 1e-12;
+    for (int c = 0; c < sp->n; c++)
+      e += sp->energy_j(&r->points[bars[k].at].est, c);
     ymax = fmax(ymax, e);
   }
   /* Ticks at 1, 2 or 5 x 10^k, about five of them. */
@@ -470,10 +579,8 @@ static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *ba
   e3 = e3 < -5 ? -5 : e3 > 3 ? 3 : e3;
 
   fprintf(out, "<g transform=\"translate(%d,%d)\">\n", plot_left[0], top + 50);
-  fprintf(out,
-          "<text x=\"%d\" y=\"-14\" text-anchor=\"middle\" class=\"axis\">energy of the "
-          "training step by phase, per Pareto design</text>\n",
-          PHASE_PLOT_W / 2);
+  fprintf(out, "<text x=\"%d\" y=\"-14\" text-anchor=\"middle\" class=\"axis\">%s</text>\n",
+          PHASE_PLOT_W / 2, sp->title);
   char label[48];
   for (int t = 0; t <= n_ticks; t++) {
     double y = PHASE_PLOT_H - (double)t / n_ticks * PHASE_PLOT_H;
@@ -494,8 +601,8 @@ static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *ba
   for (int64_t k = 0; k < n; k++) {
     const Estimate *e = &r->points[bars[k].at].est;
     double x = (double)k * slot + (slot - bw) / 2, base = 0;
-    for (int ph = 0; ph < N_PHASES; ph++) {
-      double ej = e->phase_energy_pj[ph] * 1e-12;
+    for (int c = 0; c < sp->n; c++) {
+      double ej = sp->energy_j(e, c);
       if (!(ej > 0)) continue;
       double y0 = PHASE_PLOT_H - base / yhi * PHASE_PLOT_H;
       double y1 = PHASE_PLOT_H - (base + ej) / yhi * PHASE_PLOT_H;
@@ -503,8 +610,8 @@ static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *ba
       fprintf(out,
               "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.2f\" fill=\"%s\">"
               "<title>design %lld (point %lld), %s: %s</title></rect>\n",
-              x, y1, bw, y0 - y1, phase_colors[ph], (long long)(k + 1),
-              (long long)r->points[bars[k].at].index, ir_phase_name((Phase)ph), label);
+              x, y1, bw, y0 - y1, sp->colors[c], (long long)(k + 1),
+              (long long)r->points[bars[k].at].index, sp->name(c), label);
       base += ej;
     }
     if (k % every == 0)
@@ -515,12 +622,13 @@ static void svg_phase_panel(FILE *out, const DseResult *r, int top, PhaseBar *ba
           "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"axis\">Pareto designs by "
           "ascending latency (1 = fastest, the first row of the table)</text>\n",
           PHASE_PLOT_W / 2, PHASE_PLOT_H + 36);
-  for (int ph = 0; ph < N_PHASES; ph++)
+  int step_x = PHASE_PLOT_W / sp->n < 150 ? PHASE_PLOT_W / sp->n : 150;
+  for (int c = 0; c < sp->n; c++)
     fprintf(out,
             "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
             "<text x=\"%d\" y=\"%d\">%s</text>\n",
-            ph * 150, PHASE_PLOT_H + 52, phase_colors[ph], ph * 150 + 14, PHASE_PLOT_H + 61,
-            ir_phase_name((Phase)ph));
+            c * step_x, PHASE_PLOT_H + 52, sp->colors[c], c * step_x + 14, PHASE_PLOT_H + 61,
+            sp->name(c));
   fputs("</g>\n", out);
 }
 
@@ -534,8 +642,8 @@ bool report_dse_svg(FILE *out, const char *model, const DseResult *r) {
     xdl_free(bars);
     return false;
   }
-  bool phases = has_training_phases(r);
-  int height = SVG_H + (phases ? PHASE_PANEL_H : 0);
+  bool phases = has_training_phases(r), roles = has_caps_roles(r);
+  int height = SVG_H + (phases ? PHASE_PANEL_H : 0) + (roles ? PHASE_PANEL_H : 0);
   fprintf(out,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -567,7 +675,8 @@ bool report_dse_svg(FILE *out, const char *model, const DseResult *r) {
           "<text x=\"448\" y=\"4\">infeasible (violates a constraint)</text>\n",
           out);
   fputs("</g>\n", out);
-  if (phases) svg_phase_panel(out, r, SVG_H, bars);
+  if (phases) svg_stack_panel(out, r, SVG_H, bars, &phase_stack);
+  if (roles) svg_stack_panel(out, r, SVG_H + (phases ? PHASE_PANEL_H : 0), bars, &role_stack);
   fputs("</svg>\n", out);
   xdl_free(bars);
   xdl_free(front);
@@ -602,9 +711,26 @@ static int row_cmp(const void *pa, const void *pb) {
   return (a->at > b->at) - (a->at < b->at);
 }
 
+/* The capsule-role columns of the table: primary, votes, routing (its four roles), class,
+ * decoder and untagged energy shares. */
+enum { N_ROLE_COLS = 6 };
+static double role_col_pj(const Estimate *e, int c) {
+  switch (c) {
+  case 0: return e->role_energy_pj[CAPS_PRIMARY];
+  case 1: return e->role_energy_pj[CAPS_VOTES];
+  case 2:
+    return e->role_energy_pj[CAPS_ROUTING_SOFTMAX] + e->role_energy_pj[CAPS_ROUTING_SUM] +
+           e->role_energy_pj[CAPS_ROUTING_SQUASH] + e->role_energy_pj[CAPS_ROUTING_AGREE];
+  case 3: return e->role_energy_pj[CAPS_CLASS];
+  case 4: return e->role_energy_pj[CAPS_DECODER];
+  default: return e->role_energy_pj[CAPS_NONE];
+  }
+}
+
 /* Contract: r came from a sweep of space. Prints the Pareto designs by ascending latency: swept
- * parameters, latency, energy, area, TOPS/mm^2, fJ/op, and for a training step each phase's
- * share of the energy (E_fwd% ... E_upd%, adding up to 100). */
+ * parameters, latency, energy, area, TOPS/mm^2, fJ/op, for a training step each phase's share
+ * of the energy (E_fwd% ... E_upd%, adding up to 100), and for a capsule network each role's
+ * (E_prim% E_votes% E_rout% E_class% E_dec% E_untag%, adding up to 100). */
 void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
   Row *rows = xdl_malloc((size_t)(r->n_pareto ? r->n_pareto : 1) * sizeof *rows);
   int64_t n = 0;
@@ -620,9 +746,14 @@ void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
   bool phases = has_training_phases(r);
   static const char *const phase_heads[N_PHASES] = {"E_fwd%", "E_loss%", "E_bwd_d%", "E_bwd_w%",
                                                     "E_upd%"};
+  bool roles = has_caps_roles(r);
+  static const char *const role_heads[N_ROLE_COLS] = {"E_prim%", "E_votes%", "E_rout%",
+                                                      "E_class%", "E_dec%", "E_untag%"};
   fprintf(out, "%11s %11s %11s %11s %9s", "latency", "energy", "area", "TOPS/mm2", "fJ/op");
   for (int ph = 0; phases && ph < N_PHASES; ph++)
     fprintf(out, " %8s", phase_heads[ph]);
+  for (int c = 0; roles && c < N_ROLE_COLS; c++)
+    fprintf(out, " %8s", role_heads[c]);
   fputc('\n', out);
   for (int64_t k = 0; k < n; k++) {
     const DsePoint *pt = &r->points[rows[k].at];
@@ -638,13 +769,15 @@ void report_dse_table(FILE *out, const DesignSpace *space, const DseResult *r) {
     double total_pj = pt->est.energy_j * 1e12;
     for (int ph = 0; phases && ph < N_PHASES; ph++)
       fprintf(out, " %8.1f", total_pj > 0 ? 100 * pt->est.phase_energy_pj[ph] / total_pj : 0.0);
+    for (int c = 0; roles && c < N_ROLE_COLS; c++)
+      fprintf(out, " %8.1f", total_pj > 0 ? 100 * role_col_pj(&pt->est, c) / total_pj : 0.0);
     fputc('\n', out);
   }
   xdl_free(rows);
 }
 
 /* ------------------------------------------------------------------------------------------
- * The five files, atomically
+ * The six files, atomically
  * ------------------------------------------------------------------------------------------ */
 /* mkdir -p dir; XDL_ERR_INPUT naming the directory when it cannot be made. */
 static XdlStatus make_dirs(const char *dir, Diag *d) {
@@ -679,10 +812,11 @@ XdlStatus report_dse_prepare_dir(const char *dir, Diag *d) {
 }
 
 enum {
-  DSE_FILE_CSV, DSE_FILE_PARETO_CSV, DSE_FILE_JSON, DSE_FILE_PHASES, DSE_FILE_SVG, DSE_N_FILES
+  DSE_FILE_CSV, DSE_FILE_PARETO_CSV, DSE_FILE_JSON, DSE_FILE_PHASES, DSE_FILE_ROLES, DSE_FILE_SVG,
+  DSE_N_FILES
 };
-static const char *const dse_file_names[DSE_N_FILES] = {"points.csv", "pareto.csv", "pareto.json",
-                                                        "phases.csv", "pareto.svg"};
+static const char *const dse_file_names[DSE_N_FILES] = {
+    "points.csv", "pareto.csv", "pareto.json", "phases.csv", "capsule_roles.csv", "pareto.svg"};
 
 /* Writes file f's contents to out. */
 static XdlStatus write_one(int f, FILE *out, const Schedule *s, const DesignSpace *space,
@@ -692,6 +826,7 @@ static XdlStatus write_one(int f, FILE *out, const Schedule *s, const DesignSpac
   case DSE_FILE_PARETO_CSV: report_dse_csv(out, space, r, true); return XDL_OK;
   case DSE_FILE_JSON: return report_dse_json(out, s, space, r, true, d);
   case DSE_FILE_PHASES: report_dse_phases_csv(out, space, r); return XDL_OK;
+  case DSE_FILE_ROLES: report_dse_roles_csv(out, space, r); return XDL_OK;
   default:
     if (!report_dse_svg(out, s->model, r))
       return diag_error(d, XDL_ERR_INTERNAL, "out of memory writing pareto.svg");

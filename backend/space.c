@@ -29,24 +29,28 @@ typedef struct ParamInfo {
   ParamKind kind;
   double max;
   const char *doc;
+  bool workload; /* changes the model, not the accelerator (see space_workload_param) */
 } ParamInfo;
 
 /* The switch in space_apply_id follows this order. */
 static const ParamInfo param_table[] = {
-    {"rows", PK_INT, 65536, "PE array rows"},
-    {"cols", PK_INT, 65536, "PE array columns"},
-    {"dataflow", PK_DATAFLOW, 2, "os, ws or is"},
-    {"ifmap_sram_kib", PK_POSITIVE, 16777216, "ifmap SRAM KiB"},
-    {"filter_sram_kib", PK_POSITIVE, 16777216, "filter SRAM KiB"},
-    {"ofmap_sram_kib", PK_POSITIVE, 16777216, "ofmap SRAM KiB"},
-    {"sram_kib", PK_POSITIVE, 16777216, "all three SRAMs, KiB each"},
-    {"dram_bw_words", PK_POSITIVE, 1e6, "DRAM words per cycle (selects USER bandwidth mode)"},
-    {"dram_pj_per_bit", PK_POSITIVE, 1e6, "DRAM energy per bit"},
-    {"clock_mhz", PK_POSITIVE, 100000, "clock in MHz"},
-    {"mac_bits", PK_INT, 64, "MAC operand width (also the SRAM word width)"},
-    {"acc_bits", PK_INT, 128, "accumulator width"},
-    {"word_bits", PK_INT, 1024, "SRAM/DRAM word width"},
-    {"vec_lanes", PK_INT, 65536, "vector-unit lanes"},
+    {"rows", PK_INT, 65536, "PE array rows", false},
+    {"cols", PK_INT, 65536, "PE array columns", false},
+    {"dataflow", PK_DATAFLOW, 2, "os, ws or is", false},
+    {"ifmap_sram_kib", PK_POSITIVE, 16777216, "ifmap SRAM KiB", false},
+    {"filter_sram_kib", PK_POSITIVE, 16777216, "filter SRAM KiB", false},
+    {"ofmap_sram_kib", PK_POSITIVE, 16777216, "ofmap SRAM KiB", false},
+    {"sram_kib", PK_POSITIVE, 16777216, "all three SRAMs, KiB each", false},
+    {"dram_bw_words", PK_POSITIVE, 1e6, "DRAM words per cycle (selects USER bandwidth mode)",
+     false},
+    {"dram_pj_per_bit", PK_POSITIVE, 1e6, "DRAM energy per bit", false},
+    {"clock_mhz", PK_POSITIVE, 100000, "clock in MHz", false},
+    {"mac_bits", PK_INT, 64, "MAC operand width (also the SRAM word width)", false},
+    {"acc_bits", PK_INT, 128, "accumulator width", false},
+    {"word_bits", PK_INT, 1024, "SRAM/DRAM word width", false},
+    {"vec_lanes", PK_INT, 65536, "vector-unit lanes", false},
+    {"routing_iterations", PK_INT, CAPS_MAX_ITERS,
+     "capsule routing iterations of the model's compact ClassCaps / 3-D ConvCaps", true},
 };
 enum { N_PARAM_INFO = sizeof param_table / sizeof *param_table };
 
@@ -94,6 +98,7 @@ void space_apply_id(Accel *a, int id, double value) {
   case 11: a->acc_bits = (int)iv; break;
   case 12: a->word_bits = (int)iv; break;
   case 13: a->vec.lanes = iv; break;
+  case 14: break; /* routing_iterations: a workload parameter, the Accel is unchanged */
   default: assert(!"unknown space parameter id");
   }
 }
@@ -112,6 +117,22 @@ static void point_digits(const DesignSpace *s, int64_t i, int *digits) {
     digits[p] = (int)(i % n);
     i /= n;
   }
+}
+
+int space_workload_param(const DesignSpace *s) {
+  for (int p = 0; p < s->n_params; p++) {
+    int id = space_param_id(s->params[p].name);
+    if (id >= 0 && param_table[id].workload) return p;
+  }
+  return -1;
+}
+
+int space_point_workload(const DesignSpace *s, int64_t i) {
+  int w = space_workload_param(s);
+  if (w < 0) return 0;
+  int digits[SPACE_MAX_PARAMS];
+  point_digits(s, i, digits);
+  return digits[w];
 }
 
 void space_point_values(const DesignSpace *s, int64_t i, double *values) {

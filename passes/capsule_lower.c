@@ -912,10 +912,43 @@ fail:
 
 enum { MAX_CLASS_LAYERS = 16 };
 
+/* Whether compact node n routes by agreement: ClassCaps, or ConvCaps with routing "3d" (2-D
+ * ConvCaps must keep routing_iterations 1). */
+static bool routes(const Graph *g, uint32_t n) {
+  OpKind op = g->nodes[n].op;
+  return op == OP_CLASS_CAPS ||
+         (op == OP_CONV_CAPS && strcmp(ir_attr_string(g, n, "routing", "2d"), "3d") == 0);
+}
+
+/* Sets routing_iterations = iters (>= 1) on every compact node that routes. XDL_ERR_INPUT
+ * when iters < 1 or the graph has no such node (the override would silently do nothing). */
+static XdlStatus set_routing_iterations(Graph *g, int64_t iters, Diag *d) {
+  const char *path = g->path ? g->path : "";
+  if (iters < 1)
+    return diag_error(d, XDL_ERR_INPUT, "%s%srouting_iterations %lld: must be at least 1", path,
+                      *path ? ": " : "", (long long)iters);
+  int n_set = 0;
+  for (uint32_t n = 0; n < g->n_nodes; n++) {
+    if (!routes(g, n)) continue;
+    if (!ir_set_attr_int(g, n, "routing_iterations", iters))
+      return diag_error(d, XDL_ERR_INTERNAL, "out of memory setting routing_iterations");
+    n_set++;
+  }
+  if (n_set == 0)
+    return diag_error(d, XDL_ERR_INPUT,
+                      "%s%srouting_iterations %lld: the model has no compact capsule op that "
+                      "routes (ClassCaps, or ConvCaps with routing \"3d\", domain ai.xploredl)",
+                      path, *path ? ": " : "", (long long)iters);
+  return XDL_OK;
+}
+
 XdlStatus pass_capsule_lower(Graph *g, const PassOptions *o, Diag *d) {
-  (void)o;
   uint32_t class_out[MAX_CLASS_LAYERS], class_in[MAX_CLASS_LAYERS];
   int n_class = 0;
+  if (o && o->routing_iterations != 0) {
+    XdlStatus rs = set_routing_iterations(g, o->routing_iterations, d);
+    if (rs != XDL_OK) return rs;
+  }
   XdlStatus st = lower_compact(g, d, class_out, class_in, &n_class, MAX_CLASS_LAYERS);
   if (st != XDL_OK) return st;
   if (n_class) {

@@ -24,6 +24,9 @@ typedef struct PassOptions {
   OptimizerKind optimizer;
   bool detach_routing;    /* capsules: prediction vectors detached in all but the last
                              routing iteration (as common PyTorch CapsNet code does) */
+  int64_t routing_iterations; /* capsules: > 0 sets routing_iterations of every compact op
+                                 that routes (ClassCaps, ConvCaps with routing "3d") before
+                                 lowering; an error when the graph has none. 0: as given */
 } PassOptions;
 
 /* ------------------------------------------------------------------------------------------
@@ -51,7 +54,9 @@ XdlStatus pass_autodiff(Graph *g, const PassOptions *o, Diag *d);
  * ClassCaps, Squash) into primitives; in capsule networks exported already unrolled, finds the
  * votes product and the routing iterations by structure and rewrites each routing Mul →
  * ReduceSum into one Einsum contraction; tags every capsule node with its role (primary, votes,
- * routing[k].softmax|sum|squash|agree, class, decoder). Graphs without capsules are unchanged. */
+ * routing[k].softmax|sum|squash|agree, class, decoder). Graphs without capsules are unchanged.
+ * With o->routing_iterations > 0 the compact ops that route take that iteration count first
+ * (XDL_ERR_INPUT when there is none to take it, e.g. an unrolled export or a CNN). */
 XdlStatus pass_capsule_lower(Graph *g, const PassOptions *o, Diag *d);
 
 /* ------------------------------------------------------------------------------------------

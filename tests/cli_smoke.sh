@@ -174,5 +174,37 @@ head -1 "$tmp/z4/zoo.csv" | grep -q ',best_fj_per_op,memory_bytes,error$' \
   || { fails=$((fails + 1)); echo "FAIL: zoo.csv memory_bytes column"; }
 grep -q '^a_lenet5,1131960,1,1,1,' "$tmp/z4/zoo.csv" || { fails=$((fails + 1)); echo "FAIL: zoo --train MACs"; }
 
+# Costs by capsule role, and routing_iterations as an option and a design-space parameter.
+caps="$src/models/nets/capsnet_compact.onnx"
+expect 0 "estimate capsule roles" -- "$bin" estimate "$caps" --arch capsacc-like
+grep -q '^by capsule role' "$tmp/out" && grep -q '^  routing.squash ' "$tmp/out" \
+  || { fails=$((fails + 1)); echo "FAIL: estimate capsule role table"; }
+expect 0 "estimate --role routing --json" -- "$bin" estimate "$caps" --arch capsacc-like --role routing --json
+grep -q '"capsule_roles": *{' "$tmp/out" && ! grep -q '"capsule_role": *"primary"' "$tmp/out" \
+  || { fails=$((fails + 1)); echo "FAIL: estimate --role JSON"; }
+expect 2 "estimate unknown role" -- "$bin" estimate "$caps" --arch capsacc-like --role routingx
+expect 2 "estimate routing iterations 0" -- "$bin" estimate "$caps" --arch capsacc-like --routing-iterations 0
+expect 2 "estimate routing iterations on a CNN" -- "$bin" estimate "$ref/onnx/lenet5.onnx" --arch capsacc-like --routing-iterations 2
+cat >"$tmp/routing.xml" <<'XML'
+<space base="capsacc-like">
+  <param name="routing_iterations"><values>1 2 3</values></param>
+  <param name="rows"><values>16 32</values></param>
+</space>
+XML
+expect 0 "explore routing_iterations" -- "$bin" explore "$caps" --space "$tmp/routing.xml" --out "$tmp/r1"
+head -1 "$tmp/r1/points.csv" | grep -q '^routing_iterations,rows,cycles,' \
+  && [ "$(wc -l <"$tmp/r1/points.csv")" -eq 7 ] \
+  || { fails=$((fails + 1)); echo "FAIL: explore routing_iterations points.csv"; }
+head -1 "$tmp/r1/capsule_roles.csv" | grep -q '^routing_iterations,rows,untagged_cycles,.*routing\[0\]_cycles' \
+  || { fails=$((fails + 1)); echo "FAIL: capsule_roles.csv header"; }
+grep -q 'energy by capsule role' "$tmp/r1/pareto.svg" && grep -q '"routing_by_iteration"' "$tmp/r1/pareto.json" \
+  || { fails=$((fails + 1)); echo "FAIL: explore capsule role SVG panel / JSON"; }
+grep -q 'E_rout%' "$tmp/out" || { fails=$((fails + 1)); echo "FAIL: explore capsule role table"; }
+expect 2 "explore routing_iterations on a CNN" -- "$bin" explore "$ref/onnx/lenet5.onnx" --space "$tmp/routing.xml" --out "$tmp/r2"
+[ ! -e "$tmp/r2" ] || { fails=$((fails + 1)); echo "FAIL: explore wrote output for a CNN with routing_iterations"; }
+sed 's|<values>1 2 3</values>|<values>0 2</values>|' "$tmp/routing.xml" >"$tmp/routing0.xml"
+expect 2 "space routing_iterations 0" -- "$bin" explore "$caps" --space "$tmp/routing0.xml" --out "$tmp/r3"
+expect 0 "shipped headline space" -- "$bin" explore "$src/models/nets/alexnet.onnx" --space "$src/models/accel/space-alexnet-infer-nascaps.xml" --out "$tmp/r4"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

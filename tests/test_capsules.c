@@ -3,13 +3,19 @@
  * votes / weighted-sum / agreement layer (MACs and GEMM view, by role and iteration) with every
  * capsule node tagged; the shipped compact CapsNet lowers to the same per-role MACs and output
  * shape as the unrolled export; the compact DeepCaps lowers and verifies; bad capsule nodes give
- * one-line errors naming the node; a tiny ClassCaps lowering matches a golden IR printout. */
+ * one-line errors naming the node; a tiny ClassCaps lowering matches a golden IR printout.
+ * Costs by capsule role: the per-role and per-iteration totals add up to the whole, more routing
+ * iterations (PassOptions.routing_iterations) cost more routing cycles and energy, the
+ * capsacc-like preset's cheap squash/softmax classes show in the routing roles, and the
+ * override is rejected in one line on a model without compact routing ops. */
+#include <math.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
 #include "testutil.h"
@@ -512,6 +518,162 @@ static void test_no_capsules_untouched(void) {
   ir_graph_free(g);
 }
 
+/* ---- costs by capsule role ---------------------------------------------------------------- */
+
+/* Imports path, runs the inference passes with `iters` routing iterations (0: as given) and
+ * costs it on a; false (with the message printed) on any error. */
+static bool cost_caps(const char *rel, int64_t iters, bool train, const Accel *a, Estimate *e) {
+  char *p = tu_source(rel);
+  Diag d;
+  diag_init(&d);
+  Graph *g = onnx_load(p, NULL, &d);
+  free(p);
+  PassOptions po = {.routing_iterations = iters, .train = train};
+  Schedule s;
+  memset(&s, 0, sizeof s);
+  bool ok = g && passes_run(g, &po, &d) == XDL_OK && schedule_build(g, &s, &d) == XDL_OK &&
+            cost_estimate(&s, a, false, e, NULL, &d) == XDL_OK;
+  if (!ok) printf("\n  %s: %s", rel, d.msg);
+  schedule_free(&s);
+  if (g) ir_graph_free(g);
+  return ok;
+}
+
+static int64_t routing_cycles(const Estimate *e) {
+  int64_t c = 0;
+  for (int r = 0; r < N_CAPS_ROLES; r++)
+    if (cost_role_is_routing((CapsRole)r)) c += e->role_cycles[r];
+  return c;
+}
+
+static double routing_pj(const Estimate *e) {
+  double pj = 0;
+  for (int r = 0; r < N_CAPS_ROLES; r++)
+    if (cost_role_is_routing((CapsRole)r)) pj += e->role_energy_pj[r];
+  return pj;
+}
+
+/* Per-role cycles and MACs add up exactly, energy up to rounding; the routing iterations add
+ * up to the routing roles; inference and training, CapsNet and DeepCaps. */
+static void test_role_totals(void) {
+  const char *models[] = {"models/nets/capsnet_compact.onnx", "models/nets/deepcaps_compact.onnx"};
+  Accel a;
+  CU_ASSERT_TRUE_FATAL(arch_preset("capsacc-like", &a));
+  for (int m = 0; m < 2; m++) {
+    for (int train = 0; train < 2; train++) {
+      Estimate e;
+      CU_ASSERT_TRUE_FATAL(cost_caps(models[m], 0, train, &a, &e));
+      int64_t cyc = 0, macs = 0, icyc = 0;
+      double pj = 0, ipj = 0;
+      for (int r = 0; r < N_CAPS_ROLES; r++) {
+        cyc += e.role_cycles[r];
+        macs += e.role_macs[r];
+        pj += e.role_energy_pj[r];
+      }
+      for (int k = 0; k < e.n_iters; k++) {
+        icyc += e.iter_cycles[k];
+        ipj += e.iter_energy_pj[k];
+      }
+      CU_ASSERT_EQUAL(cyc, e.cycles);
+      CU_ASSERT_EQUAL(macs, e.macs);
+      CU_ASSERT_TRUE(fabs(pj * 1e-12 - e.energy_j) <= 1e-9 * e.energy_j);
+      CU_ASSERT_EQUAL(icyc, routing_cycles(&e));
+      CU_ASSERT_TRUE(fabs(ipj - routing_pj(&e)) <= 1e-9 * routing_pj(&e));
+      CU_ASSERT_EQUAL(e.n_iters, 3);
+      CU_ASSERT_TRUE(e.role_cycles[CAPS_PRIMARY] > 0 || m == 1);
+      CU_ASSERT_TRUE(e.role_cycles[CAPS_VOTES] > 0);
+      CU_ASSERT_TRUE(e.role_cycles[CAPS_ROUTING_SOFTMAX] > 0);
+      CU_ASSERT_TRUE(e.role_cycles[CAPS_ROUTING_SQUASH] > 0);
+      CU_ASSERT_TRUE(e.role_energy_pj[CAPS_ROUTING_SUM] > 0);
+    }
+  }
+}
+
+/* More routing iterations: strictly more routing cycles and energy, the same votes and
+ * primary capsules, one more iteration entry each time. */
+static void test_routing_monotonic(void) {
+  const char *models[] = {"models/nets/capsnet_compact.onnx", "models/nets/deepcaps_compact.onnx"};
+  Accel a;
+  CU_ASSERT_TRUE_FATAL(arch_preset("capsacc-like", &a));
+  for (int m = 0; m < 2; m++) {
+    Estimate prev;
+    for (int64_t it = 1; it <= 6; it++) {
+      Estimate e;
+      CU_ASSERT_TRUE_FATAL(cost_caps(models[m], it, false, &a, &e));
+      CU_ASSERT_EQUAL(e.n_iters, it);
+      if (it > 1) {
+        CU_ASSERT_TRUE(routing_cycles(&e) > routing_cycles(&prev));
+        CU_ASSERT_TRUE(routing_pj(&e) > routing_pj(&prev));
+        CU_ASSERT_TRUE(e.cycles > prev.cycles);
+        CU_ASSERT_TRUE(e.energy_j > prev.energy_j);
+        CU_ASSERT_EQUAL(e.role_cycles[CAPS_VOTES], prev.role_cycles[CAPS_VOTES]);
+        CU_ASSERT_EQUAL(e.role_macs[CAPS_PRIMARY], prev.role_macs[CAPS_PRIMARY]);
+      }
+      prev = e;
+    }
+  }
+}
+
+/* Squash and softmax run on the vector unit at the description's per-class cycles: the
+ * capsacc-like preset (special 1, softmax 2 cycles per element per lane) against the same
+ * accelerator with generic special (16) and softmax (24) costs. Only routing squash/softmax
+ * (and other special/softmax work) change; energy per op comes from the technology. */
+static void test_capsacc_vector_classes(void) {
+  Accel fast, slow;
+  CU_ASSERT_TRUE_FATAL(arch_preset("capsacc-like", &fast));
+  slow = fast;
+  slow.vec.cycles_per_op[VEC_SPECIAL] = 16;
+  slow.vec.cycles_per_op[VEC_SOFTMAX] = 24;
+  Estimate ef, es;
+  CU_ASSERT_TRUE_FATAL(cost_caps("models/nets/capsnet_compact.onnx", 0, false, &fast, &ef));
+  CU_ASSERT_TRUE_FATAL(cost_caps("models/nets/capsnet_compact.onnx", 0, false, &slow, &es));
+  CU_ASSERT_TRUE(es.role_cycles[CAPS_ROUTING_SOFTMAX] >= 10 * ef.role_cycles[CAPS_ROUTING_SOFTMAX]);
+  CU_ASSERT_TRUE(es.role_cycles[CAPS_ROUTING_SQUASH] > 2 * ef.role_cycles[CAPS_ROUTING_SQUASH]);
+  CU_ASSERT_EQUAL(es.role_cycles[CAPS_VOTES], ef.role_cycles[CAPS_VOTES]);
+  CU_ASSERT_EQUAL(es.role_cycles[CAPS_ROUTING_SUM], ef.role_cycles[CAPS_ROUTING_SUM]);
+  /* Vector energy per op is the technology's: unchanged by the cycle counts. */
+  CU_ASSERT_TRUE(fabs(es.energy_pj[EN_VECTOR] - ef.energy_pj[EN_VECTOR]) <=
+                 1e-9 * ef.energy_pj[EN_VECTOR]);
+  /* A cheaper softmax class in the technology lowers the routing softmax energy. */
+  Accel cheap = fast;
+  cheap.tech.vec_pj[VEC_SOFTMAX] /= 4;
+  Estimate ec;
+  CU_ASSERT_TRUE_FATAL(cost_caps("models/nets/capsnet_compact.onnx", 0, false, &cheap, &ec));
+  CU_ASSERT_TRUE(ec.role_energy_pj[CAPS_ROUTING_SOFTMAX] <
+                 ef.role_energy_pj[CAPS_ROUTING_SOFTMAX]);
+  CU_ASSERT_EQUAL(ec.role_cycles[CAPS_ROUTING_SOFTMAX], ef.role_cycles[CAPS_ROUTING_SOFTMAX]);
+}
+
+/* routing_iterations on a model without a compact routing op, or below 1: one-line error. */
+static void test_routing_override_errors(void) {
+  const char *rels[] = {"models/nets/lenet5.onnx", "models/nets/capsnet_compact.onnx"};
+  const int64_t iters[] = {2, -1};
+  for (int i = 0; i < 2; i++) {
+    char *p = tu_source(rels[i]);
+    Diag d;
+    diag_init(&d);
+    Graph *g = onnx_load(p, NULL, &d);
+    free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    PassOptions po = {.routing_iterations = iters[i]};
+    CU_ASSERT_EQUAL(passes_run(g, &po, &d), XDL_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "routing_iterations"));
+    CU_ASSERT_PTR_NULL(strchr(d.msg, '\n'));
+    ir_graph_free(g);
+  }
+  /* The unrolled export has routing but no compact op to set it on. */
+  char *p = tu_refdata("onnx/capsnet.onnx");
+  Diag d;
+  diag_init(&d);
+  Graph *g = onnx_load(p, NULL, &d);
+  free(p);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  PassOptions po = {.routing_iterations = 3};
+  CU_ASSERT_EQUAL(passes_run(g, &po, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "no compact capsule op"));
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_TestInfo tests[] = {{"unrolled_capsnet", test_unrolled_capsnet},
                          {"unrolled_capsnet_decoder", test_unrolled_capsnet_decoder},
@@ -524,6 +686,10 @@ int main(void) {
                          {"bad_inputs", test_bad_inputs},
                          {"bad_input_import", test_bad_input_import},
                          {"no_capsules_untouched", test_no_capsules_untouched},
+                         {"role_totals", test_role_totals},
+                         {"routing_monotonic", test_routing_monotonic},
+                         {"capsacc_vector_classes", test_capsacc_vector_classes},
+                         {"routing_override_errors", test_routing_override_errors},
                          CU_TEST_INFO_NULL};
   return tu_run_suite("capsules", tests);
 }

@@ -1,8 +1,9 @@
 /* test_dse.c — design spaces, the sweep and the Pareto filter: the filter against brute force
  * on random points with ties, space XML cases (valid, unknown parameter, step 0, malformed,
  * schema violation, ...) with file:line, points.csv invariants on a small LeNet-5 sweep,
- * thread-count independence, shared systolic results equal to cost_estimate per point, and the
- * report files written atomically. */
+ * thread-count independence, shared systolic results equal to cost_estimate per point, the
+ * report files written atomically, and the workload parameter routing_iterations (one
+ * re-lowered capsule schedule per value). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,13 +520,14 @@ static void test_points_csv(void) {
   CU_ASSERT_TRUE(pareto > 0);
   free(buf);
 
-  /* The five files land together; an unwritable directory leaves none and names it. */
+  /* The six files land together; an unwritable directory leaves none and names it. */
   char dir[600], file[700];
   snprintf(dir, sizeof dir, "%s/out/a", tmp_root());
   diag_init(&d);
   CU_ASSERT_EQUAL(report_dse_write(dir, &s, space, &r, &d), XDL_OK);
-  const char *names[] = {"points.csv", "pareto.csv", "pareto.json", "phases.csv", "pareto.svg"};
-  for (int i = 0; i < 5; i++) {
+  const char *names[] = {"points.csv", "pareto.csv",        "pareto.json",
+                         "phases.csv", "capsule_roles.csv", "pareto.svg"};
+  for (int i = 0; i < 6; i++) {
     snprintf(file, sizeof file, "%s/%s", dir, names[i]);
     CU_ASSERT_EQUAL(access(file, R_OK), 0);
   }
@@ -723,12 +725,12 @@ static void test_alloc_failures(void) {
         CU_ASSERT_TRUE(ws == XDL_OK || ws == XDL_ERR_INTERNAL);
         if (ws == XDL_OK) break;
       }
-      int entries = 0; /* the five files and no temporary left behind */
+      int entries = 0; /* the six files and no temporary left behind */
       DIR *dp = opendir(dir);
       for (struct dirent *e; dp && (e = readdir(dp));)
         entries += e->d_name[0] != '.';
       if (dp) closedir(dp);
-      CU_ASSERT_EQUAL(entries, 5);
+      CU_ASSERT_EQUAL(entries, 6);
       dp = opendir(dir);
       for (struct dirent *e; dp && (e = readdir(dp));)
         CU_ASSERT_TRUE(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
@@ -746,6 +748,104 @@ static void test_alloc_failures(void) {
   ir_graph_free(g);
 }
 
+/* ---- routing_iterations, a workload parameter ------------------------------------------- */
+
+static const char routing_space[] =
+    "<space base=\"capsacc-like\">\n"
+    "  <param name=\"routing_iterations\"><range start=\"1\" stop=\"3\" step=\"1\"/></param>\n"
+    "  <param name=\"rows\"><values>16 32</values></param>\n"
+    "</space>\n";
+
+/* One CapsNet per routing_iterations value: every (iterations, accelerator) point costed on
+ * its own schedule, equal to cost_estimate; more iterations cost more at every accelerator;
+ * points.csv names the parameter; the sweep refuses to run without the workloads; the space
+ * rejects 0 and values above CAPS_MAX_ITERS with file:line. */
+static void test_routing_space(void) {
+  DesignSpace *space = malloc(sizeof *space);
+  Diag d;
+  CU_ASSERT_EQUAL_FATAL(load_space_text("routing.xml", routing_space, space, &d), XDL_OK);
+  CU_ASSERT_EQUAL(space->n_points, 6);
+  CU_ASSERT_EQUAL(space_workload_param(space), 0);
+  CU_ASSERT_EQUAL(space_point_workload(space, 5), 2);
+  enum { NW = 3 };
+  Graph *g[NW];
+  Schedule s[NW];
+  DseWorkload ws[NW];
+  char *path = tu_source("models/nets/capsnet_compact.onnx");
+  for (int k = 0; k < NW; k++) {
+    diag_init(&d);
+    g[k] = onnx_load(path, NULL, &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g[k]);
+    PassOptions po = {.routing_iterations = k + 1};
+    memset(&s[k], 0, sizeof s[k]);
+    CU_ASSERT_EQUAL_FATAL(passes_run(g[k], &po, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(schedule_build(g[k], &s[k], &d), XDL_OK);
+    ws[k] = (DseWorkload){&s[k], NULL};
+  }
+  free(path);
+  DseOptions opt;
+  dse_options_default(&opt);
+  DseResult r, rp;
+  diag_init(&d);
+  CU_ASSERT_EQUAL(dse_sweep(&s[0], space, &opt, &r, &d), XDL_ERR_INPUT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "routing_iterations"));
+  opt.workloads = ws;
+  opt.n_workloads = NW;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s[0], space, &opt, &r, &d), XDL_OK);
+  opt.per_point_cost = true;
+  opt.jobs = 1;
+  CU_ASSERT_EQUAL_FATAL(dse_sweep(&s[0], space, &opt, &rp, &d), XDL_OK);
+  CU_ASSERT_EQUAL_FATAL(r.n_points, 6);
+  Accel a;
+  for (int64_t i = 0; i < r.n_points; i++) {
+    int k = space_point_workload(space, r.points[i].index);
+    CU_ASSERT_PTR_EQUAL(dse_point_schedule(&r, space, &s[0], r.points[i].index), &s[k]);
+    space_point(space, r.points[i].index, &a);
+    Estimate e;
+    CU_ASSERT_EQUAL_FATAL(cost_estimate(&s[k], &a, false, &e, NULL, &d), XDL_OK);
+    CU_ASSERT_EQUAL(e.cycles, r.points[i].est.cycles);
+    CU_ASSERT_EQUAL(e.cycles, rp.points[i].est.cycles);
+    CU_ASSERT_EQUAL(e.energy_j, r.points[i].est.energy_j);
+    CU_ASSERT_EQUAL(r.points[i].est.n_iters, k + 1);
+  }
+  /* Point i = iterations index x 2 + rows index. */
+  for (int64_t i = 2; i < 6; i++) {
+    CU_ASSERT_TRUE(r.points[i].est.cycles > r.points[i - 2].est.cycles);
+    CU_ASSERT_TRUE(r.points[i].est.energy_j > r.points[i - 2].est.energy_j);
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  report_dse_csv(f, space, &r, false);
+  report_dse_roles_csv(f, space, &r);
+  fclose(f);
+  CU_ASSERT_EQUAL(strncmp(buf, "routing_iterations,rows,cycles,", 31), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\n3,32,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(buf, "routing_iterations,rows,untagged_cycles,"));
+  free(buf);
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/routing-out", tmp_root());
+  CU_ASSERT_EQUAL(report_dse_write(dir, &s[0], space, &r, &d), XDL_OK);
+  dse_result_free(&rp);
+  dse_result_free(&r);
+  for (int k = 0; k < NW; k++) {
+    schedule_free(&s[k]);
+    ir_graph_free(g[k]);
+  }
+  const char *bad[] = {"<space base=\"capsacc-like\">\n"
+                       "  <param name=\"routing_iterations\"><values>0 2</values></param>\n"
+                       "</space>\n",
+                       "<space base=\"capsacc-like\">\n"
+                       "  <param name=\"routing_iterations\"><values>2 17</values></param>\n"
+                       "</space>\n"};
+  for (int i = 0; i < 2; i++) {
+    CU_ASSERT_EQUAL(load_space_text("routing-bad.xml", bad[i], space, &d), XDL_ERR_INPUT);
+    CU_ASSERT_TRUE(at_line(&d, "routing-bad.xml", 2));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "routing_iterations"));
+  }
+  free(space);
+}
+
 int main(void) {
   CU_TestInfo tests[] = {
       {"pareto filter = brute force on random points", test_pareto_random},
@@ -758,6 +858,7 @@ int main(void) {
       {"points.csv invariants and atomic files", test_points_csv},
       {"memory limit and objective, SRAM limit, phases", test_memory_and_phases},
       {"allocation failures", test_alloc_failures},
+      {"routing_iterations as a workload parameter", test_routing_space},
       CU_TEST_INFO_NULL,
   };
   int code = tu_run_suite("dse", tests);

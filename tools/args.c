@@ -1,11 +1,12 @@
 /* args.c — strict parsing of numeric option values and the model-loading options shared by
- * every subcommand that reads an ONNX model (--batch, --dim NAME=VALUE, and the training options
- * --train, --loss, --optimizer, --detach-routing). */
+ * every subcommand that reads an ONNX model (--batch, --dim NAME=VALUE, the training options
+ * --train, --loss, --optimizer, --detach-routing, and --routing-iterations). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "tools/commands.h"
 
 bool args_int64(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out) {
@@ -61,6 +62,12 @@ int args_model_option(ModelArgs *m, int argc, char **argv, int *i) {
   }
   if (strcmp(a, "--detach-routing") == 0) {
     m->pass.detach_routing = true;
+    return 1;
+  }
+  if (strcmp(a, "--routing-iterations") == 0) {
+    if (*i + 1 >= argc) goto missing;
+    if (!args_int64(a, argv[++*i], 1, CAPS_MAX_ITERS, &m->pass.routing_iterations))
+      return -1;
     return 1;
   }
   if (strcmp(a, "--loss") == 0 || strcmp(a, "--optimizer") == 0) {

@@ -1,6 +1,7 @@
 /* cmd_estimate.c — `xploredl estimate MODEL.onnx --arch ARCH`: import a model, schedule it onto
  * one accelerator (an XML description or a built-in preset) and print per-layer and total
- * latency, energy (by part), power, area (by part) and efficiency, as a table or as JSON. */
+ * latency, energy (by part, by phase of a training step, by capsule role), power, area (by part)
+ * and efficiency, as a table or as JSON. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,15 +18,19 @@ static void estimate_usage(FILE *out) {
           "usage: %s estimate MODEL.onnx --arch ARCH.xml|PRESET [--batch N]\n"
           "                          [--dim NAME=VALUE]... [--json] [--exact]\n"
           "                          [--train [--loss KIND] [--optimizer KIND]]\n"
+          "                          [--routing-iterations N] [--role ROLE]\n"
           "\n"
           "Imports an ONNX model, maps every GEMM-like node (Conv, Gemm, MatMul, ...) onto the\n"
           "PE array and every other compute node onto the vector unit (layout ops are free),\n"
           "and prints one row per task (name, unit, cycles, latency, energy, PE utilization),\n"
           "then totals: cycles, latency, energy by part (MAC, SRAM per operand, DRAM, vector\n"
           "unit, leakage), average power, area by part, TOPS, TOPS/mm^2, fJ/op (op = 2 x MAC)\n"
-          "and MAC-weighted utilization. Tasks run one after another. Then the model's memory\n"
-          "footprint: weights, optimizer state and constants, plus the saved activations,\n"
-          "gradients and other activations live at the peak step of the node order.\n"
+          "and MAC-weighted utilization. Tasks run one after another. For a capsule network\n"
+          "also cycles, latency, energy and MACs by capsule role (primary, votes,\n"
+          "routing.softmax|sum|squash|agree, class, decoder, untagged) and by routing\n"
+          "iteration. Then the model's memory footprint: weights, optimizer state and\n"
+          "constants, plus the saved activations, gradients and other activations live at the\n"
+          "peak step of the node order.\n"
           "\n"
           "  --arch ARCH         accelerator: an XML file (models/accel/*.xml) or a preset:\n"
           "                     ",
@@ -42,10 +47,17 @@ static void estimate_usage(FILE *out) {
           "  --optimizer KIND    sgd (default), momentum or adam\n"
           "  --detach-routing    capsules: no gradient through routing iterations before the\n"
           "                      last\n"
+          "  --routing-iterations N  capsules: set the routing iterations (1..16) of every\n"
+          "                      compact ClassCaps / 3-D ConvCaps (an error without one)\n"
+          "  --role ROLE         list only the tasks of one capsule role: untagged, primary,\n"
+          "                      votes, routing (all four), routing.softmax, routing.sum,\n"
+          "                      routing.squash, routing.agree, class, decoder (totals stay\n"
+          "                      the whole network's)\n"
           "  --exact             cost GEMMs with the systolic model's exact replay (slower)\n"
           "                      instead of its closed form\n"
           "  --json              print one JSON object instead of the table:\n"
           "                      {model, accel:{...}, exact, layers:[{name, op, unit, phase,\n"
+          "                       capsule_role, routing_iteration (routing roles only),\n"
           "                       cycles, stall_cycles, latency_s, energy_pj, util, macs,\n"
           "                       vec_ops, dram_words, gemm:{g,m,n,k}|null}], totals:{macs,\n"
           "                       vec_ops, cycles, stall_cycles, latency_s, energy_j,\n"
@@ -53,7 +65,10 @@ static void estimate_usage(FILE *out) {
           "                       sram_ifmap, sram_filter, sram_ofmap, vector, total}, tops,\n"
           "                       tops_per_mm2, fj_per_op, util, dram_words, phases:{forward:\n"
           "                       {cycles, latency_s, energy_j, macs}, loss, backward_data,\n"
-          "                       backward_weight, update}}, train, memory:{total_bytes,\n"
+          "                       backward_weight, update}, capsule_roles:{untagged:{cycles,\n"
+          "                       latency_s, energy_j, macs}, primary, votes, ...,\n"
+          "                       decoder}, routing_by_iteration:[{iteration, cycles,\n"
+          "                       latency_s, energy_j}]}, train, memory:{total_bytes,\n"
           "                       peak_node, weights_bytes, opt_state_bytes, const_bytes,\n"
           "                       saved_bytes, gradients_bytes, activations_bytes, at_peak:\n"
           "                       {saved_bytes, gradients_bytes, activations_bytes}}}\n"
@@ -105,22 +120,96 @@ static void print_phases(FILE *out, const Estimate *e, double clock_hz) {
   }
 }
 
+/* Which tasks the listing shows: all, or those of one capsule role (or all four routing
+ * roles). */
+typedef struct RoleFilter {
+  bool on, all_routing;
+  CapsRole role;
+} RoleFilter;
+
+static bool role_shown(const RoleFilter *f, const Task *t) {
+  if (!f->on) return true;
+  return f->all_routing ? cost_role_is_routing(t->caps_role) : t->caps_role == f->role;
+}
+
+/* "routing.sum[1]", "primary", "untagged": a task's role with its routing iteration. */
+static const char *task_role(const Task *t, char *buf, size_t size) {
+  if (cost_role_is_routing(t->caps_role) && t->caps_iter >= 0)
+    snprintf(buf, size, "%s[%d]", cost_role_name(t->caps_role), t->caps_iter);
+  else
+    snprintf(buf, size, "%s", cost_role_name(t->caps_role));
+  return buf;
+}
+
+static bool has_roles(const Schedule *s) {
+  for (uint32_t i = 0; i < s->n_tasks; i++)
+    if (s->tasks[i].caps_role != CAPS_NONE) return true;
+  return false;
+}
+
+/* The per-role totals of a capsule network, the routing roles summed, and each routing
+ * iteration. */
+static void print_roles(FILE *out, const Estimate *e, double clock_hz) {
+  fprintf(out, "\nby capsule role\n");
+  fprintf(out, "  %-16s %14s %12s %12s %16s %7s %7s\n", "role", "cycles", "latency_ms",
+          "energy_mJ", "MACs", "time%", "energy%");
+  double e_pj = e->energy_j * 1e12;
+  int64_t rc = 0, rm = 0;
+  double re = 0;
+  for (int k = 0; k <= N_CAPS_ROLES + CAPS_MAX_ITERS; k++) {
+    const char *name;
+    char buf[32];
+    int64_t cyc, macs = -1;
+    double pj;
+    if (k < N_CAPS_ROLES) { /* the roles, the untagged last */
+      CapsRole r = (CapsRole)((k + 1) % N_CAPS_ROLES);
+      name = cost_role_name(r);
+      cyc = e->role_cycles[r];
+      macs = e->role_macs[r];
+      pj = e->role_energy_pj[r];
+      if (cost_role_is_routing(r)) rc += cyc, rm += macs, re += pj;
+    } else if (k == N_CAPS_ROLES) {
+      name = "routing (all)";
+      cyc = rc, macs = rm, pj = re;
+    } else {
+      int it = k - N_CAPS_ROLES - 1;
+      if (it >= e->n_iters) break;
+      snprintf(buf, sizeof buf, "  routing[%d]%s", it, it == CAPS_MAX_ITERS - 1 ? "+" : "");
+      name = buf;
+      cyc = e->iter_cycles[it];
+      pj = e->iter_energy_pj[it];
+    }
+    fprintf(out, "  %-16s %14" PRId64 " %12.6g %12.6g ", name, cyc,
+            (double)cyc / clock_hz * 1e3, pj * 1e-9);
+    if (macs >= 0) fprintf(out, "%16" PRId64, macs);
+    else fprintf(out, "%16s", "");
+    fprintf(out, " %7.1f %7.1f\n", e->cycles ? 100.0 * (double)cyc / (double)e->cycles : 0.0,
+            e_pj > 0 ? 100 * pj / e_pj : 0.0);
+  }
+}
+
 static void print_text(FILE *out, const Schedule *s, const Accel *a, const Estimate *e,
-                       const TaskCost *tc, const MemoryFootprint *mem, bool train) {
+                       const TaskCost *tc, const MemoryFootprint *mem, bool train,
+                       const RoleFilter *rf) {
+  bool roles = has_roles(s);
   fprintf(out, "model %s on %s (%" PRId64 "x%" PRId64 " %s, %d-bit, %g MHz, tech %s)%s\n",
           s->model ? s->model : "", a->name, a->rows, a->cols, systolic_dataflow_name(a->df),
           a->mac_bits, a->clock_mhz, a->tech.name, train ? ", training step" : "");
   fprintf(out, "%-40s %-6s %14s %12s %12s %7s", "layer", "unit", "cycles", "latency_us",
           "energy_uj", "util%");
-  fprintf(out, train ? "  phase\n" : "\n");
+  if (train) fprintf(out, "  %-15s", "phase");
+  fprintf(out, roles ? "  role\n" : "\n");
   double clock_hz = a->clock_mhz * 1e6;
   for (uint32_t i = 0; i < s->n_tasks; i++) {
     const Task *t = &s->tasks[i];
+    if (!role_shown(rf, t)) continue;
     double util = t->unit == UNIT_ARRAY ? tc[i].util * 100 : 0;
+    char buf[48];
     fprintf(out, "%-40s %-6s %14" PRId64 " %12.3f %12.4f %7.2f", t->name, unit_name(t->unit),
             tc[i].cycles, (double)tc[i].cycles / clock_hz * 1e6,
             sum_energy_pj(tc[i].energy_pj) * 1e-6, util);
-    if (train) fprintf(out, "  %s", ir_phase_name(t->phase));
+    if (train) fprintf(out, "  %-15s", ir_phase_name(t->phase));
+    if (roles) fprintf(out, "  %s", task_role(t, buf, sizeof buf));
     fputc('\n', out);
   }
   double e_pj = e->energy_j * 1e12;
@@ -152,6 +241,7 @@ static void print_text(FILE *out, const Schedule *s, const Accel *a, const Estim
   fprintf(out, "  %-18s %.6g\n", "fJ/op", e->fj_per_op);
   fprintf(out, "  %-18s %.2f%%\n", "PE utilization", e->util * 100);
   if (train) print_phases(out, e, clock_hz);
+  if (roles) print_roles(out, e, clock_hz);
   fputc('\n', out);
   report_memory_text(out, mem, train);
 }
@@ -164,7 +254,7 @@ static void json_energy(JsonWriter *j, const char *key, const double *parts) {
 
 static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
                        const Estimate *e, const TaskCost *tc, const MemoryFootprint *mem,
-                       bool train) {
+                       bool train, const RoleFilter *rf) {
   JsonWriter j;
   json_init(&j, out, false);
   json_open_object(&j, NULL);
@@ -184,11 +274,14 @@ static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
   json_open_array(&j, "layers");
   for (uint32_t i = 0; i < s->n_tasks; i++) {
     const Task *t = &s->tasks[i];
+    if (!role_shown(rf, t)) continue;
     json_open_object(&j, NULL);
     json_str(&j, "name", t->name);
     json_str(&j, "op", ir_ops[t->op].name);
     json_str(&j, "unit", unit_name(t->unit));
     json_str(&j, "phase", ir_phase_name(t->phase));
+    json_str(&j, "capsule_role", cost_role_name(t->caps_role));
+    if (cost_role_is_routing(t->caps_role)) json_int(&j, "routing_iteration", t->caps_iter);
     json_int(&j, "cycles", tc[i].cycles);
     json_int(&j, "stall_cycles", tc[i].stall_cycles);
     json_num(&j, "latency_s", (double)tc[i].cycles / clock_hz);
@@ -242,6 +335,7 @@ static void print_json(FILE *out, const Schedule *s, const Accel *a, bool exact,
     json_close_object(&j);
   }
   json_close_object(&j);
+  report_roles_json(&j, e);
   json_close_object(&j);
   report_memory_json(&j, "memory", mem);
   json_close_object(&j);
@@ -253,6 +347,7 @@ int cmd_estimate(int argc, char **argv) {
   memset(&m, 0, sizeof m);
   const char *path = NULL, *arch = NULL;
   bool json = false, exact = false;
+  RoleFilter rf = {false, false, CAPS_NONE};
   for (int i = 1; i < argc; i++) {
     int r = args_model_option(&m, argc, argv, &i);
     if (r < 0) return 2;
@@ -266,6 +361,21 @@ int cmd_estimate(int argc, char **argv) {
         return 2;
       }
       arch = argv[++i];
+    } else if (strcmp(argv[i], "--role") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "%s: --role needs a value\n", xdl_prog);
+        return 2;
+      }
+      const char *v = argv[++i];
+      if (!cost_role_parse(v, &rf.role, &rf.all_routing)) {
+        fprintf(stderr,
+                "%s estimate: --role: unknown capsule role '%s' (untagged, primary, votes, "
+                "routing, routing.softmax, routing.sum, routing.squash, routing.agree, class, "
+                "decoder)\n",
+                xdl_prog, v);
+        return 2;
+      }
+      rf.on = true;
     } else if (strcmp(argv[i], "--json") == 0) {
       json = true;
     } else if (strcmp(argv[i], "--exact") == 0) {
@@ -306,8 +416,8 @@ int cmd_estimate(int argc, char **argv) {
     goto fail;
   }
   if (cost_estimate(&s, &a, exact, &e, tc, &d) != XDL_OK) goto fail;
-  if (json) print_json(stdout, &s, &a, exact, &e, tc, &mem, m.pass.train);
-  else print_text(stdout, &s, &a, &e, tc, &mem, m.pass.train);
+  if (json) print_json(stdout, &s, &a, exact, &e, tc, &mem, m.pass.train, &rf);
+  else print_text(stdout, &s, &a, &e, tc, &mem, m.pass.train, &rf);
   code = fflush(stdout) == 0 ? 0 : 1;
   goto done;
 fail:

@@ -1,6 +1,7 @@
-/* cmd_explore.c — `xploredl explore MODEL.onnx`: import a model, schedule it, sweep a design
- * space (a space XML file or the embedded default) in threads, keep the Pareto-optimal
- * accelerators, write points.csv, pareto.csv, pareto.json and pareto.svg into the output
+/* cmd_explore.c — `xploredl explore MODEL.onnx`: import a model (once per routing_iterations
+ * value when the space sweeps it), schedule it, sweep a design space (a space XML file or the
+ * embedded default) in threads, keep the Pareto-optimal accelerators, write points.csv,
+ * pareto.csv, pareto.json, phases.csv, capsule_roles.csv and pareto.svg into the output
  * directory and print the Pareto table. Also the helpers `zoo` shares. */
 #include <inttypes.h>
 #include <math.h>
@@ -28,17 +29,26 @@ static void explore_usage(FILE *out) {
           "the feasible points no other feasible point beats in every objective (each\n"
           "minimized). Prints the model's memory footprint and the Pareto table (swept\n"
           "parameters, latency, energy, area, TOPS/mm^2, fJ/op; op = 2 x MAC; with --train\n"
-          "also each phase's share of the energy) and writes into DIR:\n"
+          "also each phase's share of the energy, for a capsule network each capsule role's)\n"
+          "and writes into DIR:\n"
           "  points.csv    every point: the swept parameters, then cycles,latency_s,energy_j,\n"
           "                power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto\n"
           "  pareto.csv    the Pareto rows only\n"
           "  pareto.json   the Pareto designs with accelerator, energy and area breakdown,\n"
-          "                totals by phase and per-layer costs, and the memory footprint\n"
+          "                totals by phase and capsule role, per-layer costs, and the\n"
+          "                memory footprint\n"
           "  phases.csv    the Pareto rows by phase of the step: the swept parameters, then\n"
           "                <phase>_cycles,<phase>_latency_s,<phase>_energy_j,<phase>_macs for\n"
           "                forward, loss, backward_data, backward_weight, update\n"
+          "  capsule_roles.csv  the Pareto rows by capsule role: the swept parameters, then\n"
+          "                <role>_cycles,<role>_latency_s,<role>_energy_j,<role>_macs for\n"
+          "                untagged, primary, votes, routing.softmax, routing.sum,\n"
+          "                routing.squash, routing.agree, class, decoder, then\n"
+          "                routing[k]_cycles,routing[k]_latency_s,routing[k]_energy_j per\n"
+          "                routing iteration k (a model without capsules: all untagged)\n"
           "  pareto.svg    energy vs latency and area vs latency, log axes, front highlighted;\n"
-          "                with --train also each Pareto design's energy stacked by phase\n"
+          "                with --train also each Pareto design's energy stacked by phase,\n"
+          "                for a capsule network by capsule role\n"
           "The files appear together or not at all.\n"
           "\n"
           "  --space SPACE.xml   design space; default: the embedded space on the tpu-like\n"
@@ -80,7 +90,10 @@ static void explore_usage(FILE *out) {
         "Parameters: rows, cols, dataflow, ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib,\n"
         "sram_kib (all three SRAMs), dram_bw_words (also selects the USER bandwidth mode),\n"
         "dram_pj_per_bit, clock_mhz, mac_bits (also the SRAM word width), acc_bits,\n"
-        "word_bits, vec_lanes. max_memory_bytes caps the model's memory footprint (weights,\n"
+        "word_bits, vec_lanes, and routing_iterations (1..16): a workload parameter that\n"
+        "sets the routing iterations of the model's compact ClassCaps / 3-D ConvCaps ops\n"
+        "and re-lowers the model for each value (an error for a model without them).\n"
+        "max_memory_bytes caps the model's memory footprint (weights,\n"
         "optimizer state, and the peak of live activations and gradients over the step: the\n"
         "training step with --train, else one inference), so it admits all points or none;\n"
         "max_sram_bytes caps the on-chip SRAM (all three buffers).\n"
@@ -88,6 +101,46 @@ static void explore_usage(FILE *out) {
         "A progress bar is drawn on stderr when it is a terminal. Exit status: 0 success,\n"
         "1 internal error, 2 bad input (model, space, no feasible point, unwritable DIR).\n",
         out);
+}
+
+void explore_workloads_free(ExploreWorkloads *w) {
+  for (int k = 0; k < w->n; k++) {
+    if (w->scheds) schedule_free(&w->scheds[k]);
+    if (w->graphs && w->graphs[k]) ir_graph_free(w->graphs[k]);
+  }
+  xdl_free(w->graphs);
+  xdl_free(w->scheds);
+  xdl_free(w->mems);
+  xdl_free(w->ws);
+  memset(w, 0, sizeof *w);
+}
+
+XdlStatus explore_load_workloads(const ModelArgs *m, const char *path, const DesignSpace *space,
+                                 ExploreWorkloads *w, Diag *d) {
+  memset(w, 0, sizeof *w);
+  int wp = space_workload_param(space);
+  int n = wp >= 0 ? space->params[wp].n_values : 1;
+  w->graphs = xdl_calloc((size_t)n, sizeof *w->graphs);
+  w->scheds = xdl_calloc((size_t)n, sizeof *w->scheds);
+  w->mems = xdl_calloc((size_t)n, sizeof *w->mems);
+  w->ws = xdl_calloc((size_t)n, sizeof *w->ws);
+  if (!w->graphs || !w->scheds || !w->mems || !w->ws)
+    return diag_error(d, XDL_ERR_INTERNAL, "out of memory");
+  w->n = n;
+  for (int k = 0; k < n; k++) {
+    PassOptions po = m->pass;
+    if (wp >= 0) po.routing_iterations = (int64_t)space->params[wp].values[k];
+    Graph *g = w->graphs[k] = onnx_load(path, &m->opts, d);
+    if (!g) return d->status;
+    XdlStatus st = passes_run(g, &po, d);
+    if (st == XDL_OK) st = schedule_build(g, &w->scheds[k], d);
+    if (st == XDL_OK) st = training_memory(g, &w->mems[k], d);
+    if (st != XDL_OK) return st;
+    w->ws[k] = (DseWorkload){&w->scheds[k], &w->mems[k]};
+    if (!w->mem || w->mems[k].total_bytes > w->mem->total_bytes) w->mem = &w->mems[k];
+  }
+  w->s = &w->scheds[0];
+  return XDL_OK;
 }
 
 bool explore_parse_objectives(const char *text, DseOptions *o) {
@@ -284,9 +337,8 @@ int cmd_explore(int argc, char **argv) {
   int code = 0;
   DesignSpace *space = explore_load_space(space_path, &code);
   if (!space) return code;
-  Graph *g = NULL;
-  Schedule s;
-  memset(&s, 0, sizeof s);
+  ExploreWorkloads wl;
+  memset(&wl, 0, sizeof wl);
   DseResult r;
   memset(&r, 0, sizeof r);
   Diag d;
@@ -295,17 +347,19 @@ int cmd_explore(int argc, char **argv) {
     code = 2;
     goto done;
   }
-  g = args_load_model(&m, path, &code);
-  if (!g) goto done;
-  MemoryFootprint mem;
-  if (schedule_build(g, &s, &d) != XDL_OK || training_memory(g, &mem, &d) != XDL_OK) goto fail;
-  opt.memory = &mem;
+  if (explore_load_workloads(&m, path, space, &wl, &d) != XDL_OK) goto fail;
+  const Schedule *s = wl.s;
+  opt.memory = wl.mem;
+  if (space_workload_param(space) >= 0) {
+    opt.workloads = wl.ws;
+    opt.n_workloads = wl.n;
+  }
   ExploreBar bar = {.label = "sweep", .last_s = 0, .erased = false};
   if (isatty(STDERR_FILENO)) {
     opt.progress = explore_progress;
     opt.ud = &bar;
   }
-  if (dse_sweep(&s, space, &opt, &r, &d) != XDL_OK) goto fail;
+  if (dse_sweep(s, space, &opt, &r, &d) != XDL_OK) goto fail;
   if (r.n_feasible == 0) {
     char why[512];
     explain_infeasible(space, &r, why, sizeof why);
@@ -313,23 +367,24 @@ int cmd_explore(int argc, char **argv) {
                space->path[0] ? space->path : space->name, space->limits_line, why);
     goto fail;
   }
-  if (report_dse_write(out_dir, &s, space, &r, &d) != XDL_OK) goto fail;
+  if (report_dse_write(out_dir, s, space, &r, &d) != XDL_OK) goto fail;
   if (json) {
-    if (report_dse_json(stdout, &s, space, &r, true, &d) != XDL_OK) goto fail;
+    if (report_dse_json(stdout, s, space, &r, true, &d) != XDL_OK) goto fail;
   } else {
     printf("%s: %" PRId64 " MACs, %u tasks; space %s: %" PRId64 " points (%" PRId64
            " array configurations), %" PRId64 " feasible, %" PRId64 " Pareto-optimal over ",
-           s.model ? s.model : path, s.total_macs, s.n_tasks,
+           s->model ? s->model : path, s->total_macs, s->n_tasks,
            space->path[0] ? space->path : space->name, r.n_points, r.n_array_configs, r.n_feasible,
            r.n_pareto);
     for (int k = 0; k < r.n_objs; k++)
       printf("%s%s", k ? ", " : "", pareto_objective_name(r.objs[k]));
     printf("\n");
-    report_memory_text(stdout, &mem, m.pass.train);
+    report_memory_text(stdout, wl.mem, m.pass.train);
     printf("\n");
     report_dse_table(stdout, space, &r);
-    printf("\nwrote %s/points.csv, %s/pareto.csv, %s/pareto.json, %s/phases.csv, %s/pareto.svg\n",
-           out_dir, out_dir, out_dir, out_dir, out_dir);
+    printf("\nwrote %s/points.csv, %s/pareto.csv, %s/pareto.json, %s/phases.csv, "
+           "%s/capsule_roles.csv, %s/pareto.svg\n",
+           out_dir, out_dir, out_dir, out_dir, out_dir, out_dir);
   }
   code = fflush(stdout) == 0 ? 0 : 1;
   goto done;
@@ -338,8 +393,7 @@ fail:
   code = args_exit_code(d.status == XDL_OK ? XDL_ERR_INTERNAL : d.status);
 done:
   dse_result_free(&r);
-  schedule_free(&s);
-  if (g) ir_graph_free(g);
+  explore_workloads_free(&wl);
   xdl_free(space);
   return code;
 }

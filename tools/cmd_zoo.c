@@ -29,7 +29,9 @@ static void zoo_usage(FILE *out) {
           "of live activations and gradients). The table also goes to OUT/zoo.csv (model,\n"
           "macs,points,feasible,pareto,best_latency_s,best_energy_j,best_tops_per_mm2,\n"
           "best_fj_per_op,memory_bytes,error); when exploring, each model's points.csv,\n"
-          "pareto.csv, pareto.json, phases.csv and pareto.svg go to OUT/<model>/. A model\n"
+          "pareto.csv, pareto.json, phases.csv, capsule_roles.csv and pareto.svg go to\n"
+          "OUT/<model>/. A space sweeping routing_iterations fails on models without compact\n"
+          "routing capsule ops (listed with the error). A model\n"
           "that cannot be imported or costed is listed with its one-line error and the others\n"
           "still run; the exit status is then 2. With --train every figure is the whole\n"
           "training step's (MACs: forward, backward and update).\n"
@@ -127,24 +129,26 @@ static void zoo_model(const ModelArgs *m, const char *path, const char *stem,
                       bool write_files, ZooRow *row) {
   Diag d;
   diag_init(&d);
-  Schedule s;
-  memset(&s, 0, sizeof s);
+  ExploreWorkloads wl;
+  memset(&wl, 0, sizeof wl);
   DseResult r;
   memset(&r, 0, sizeof r);
-  Graph *g = onnx_load(path, &m->opts, &d);
-  if (!g || passes_run(g, &m->pass, &d) != XDL_OK) goto fail;
-  MemoryFootprint mem;
-  if (schedule_build(g, &s, &d) != XDL_OK || training_memory(g, &mem, &d) != XDL_OK) goto fail;
-  row->macs = s.total_macs;
-  row->memory_bytes = mem.total_bytes;
+  if (explore_load_workloads(m, path, space, &wl, &d) != XDL_OK) goto fail;
+  const Schedule *s = wl.s;
+  row->macs = s->total_macs;
+  row->memory_bytes = wl.mem->total_bytes;
   ExploreBar bar = {.label = stem, .last_s = 0, .erased = false};
   DseOptions o = *opt;
-  o.memory = &mem;
+  o.memory = wl.mem;
+  if (space_workload_param(space) >= 0) {
+    o.workloads = wl.ws;
+    o.n_workloads = wl.n;
+  }
   if (isatty(STDERR_FILENO)) {
     o.progress = explore_progress;
     o.ud = &bar;
   }
-  if (dse_sweep(&s, space, &o, &r, &d) != XDL_OK) goto fail;
+  if (dse_sweep(s, space, &o, &r, &d) != XDL_OK) goto fail;
   row->points = r.n_points;
   row->feasible = r.n_feasible;
   row->pareto = r.n_pareto;
@@ -166,7 +170,7 @@ static void zoo_model(const ModelArgs *m, const char *path, const char *stem,
   if (write_files) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/%s", out_dir, stem);
-    if (report_dse_write(dir, &s, space, &r, &d) != XDL_OK) goto fail;
+    if (report_dse_write(dir, s, space, &r, &d) != XDL_OK) goto fail;
   }
   goto done;
 fail:
@@ -174,8 +178,7 @@ fail:
   snprintf(row->error, sizeof row->error, "%s", d.msg);
 done:
   dse_result_free(&r);
-  schedule_free(&s);
-  if (g) ir_graph_free(g);
+  explore_workloads_free(&wl);
 }
 
 static void print_table(FILE *out, const ZooRow *rows, int n) {

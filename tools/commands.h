@@ -22,13 +22,13 @@ typedef struct ModelArgs {
   int64_t dim_values[MODEL_ARGS_MAX_DIMS];
   char dim_name_buf[MODEL_ARGS_MAX_DIMS][128];
   int n_dims;
-  PassOptions pass; /* --train, --loss, --optimizer, --detach-routing */
+  PassOptions pass; /* --train, --loss, --optimizer, --detach-routing, --routing-iterations */
 } ModelArgs;
 
 /* Parses an integer in [min, max]; prints "xploredl: OPT expects ..." and returns false. */
 bool args_int64(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
 /* Consumes --batch N / --dim NAME=VALUE / --train / --loss KIND / --optimizer KIND /
- * --detach-routing at argv[*i] (advancing *i past the value).
+ * --detach-routing / --routing-iterations N at argv[*i] (advancing *i past the value).
  * Returns 1 if consumed, 0 if argv[*i] is not a model option, -1 on a bad value (printed). */
 int args_model_option(ModelArgs *m, int argc, char **argv, int *i);
 /* Loads and shape-infers a model and runs the passes (training ones with --train); on failure
@@ -63,6 +63,26 @@ struct DesignSpace *explore_load_space(const char *path, int *exit_code);
 /* Whether dir is, or can be created as, a writable directory (no side effects); prints the
  * error naming dir when not. */
 bool explore_check_out_dir(const char *dir);
+/* The workloads one sweep costs: the model once, or once per value of the space's workload
+ * parameter (routing_iterations), each with its passes run, its schedule and its memory
+ * footprint. ws[k] borrows scheds[k] and mems[k]; s and mem are the ones the reports name
+ * (the first schedule, the largest footprint). */
+struct DseWorkload;
+typedef struct ExploreWorkloads {
+  int n;
+  Graph **graphs;
+  Schedule *scheds;
+  MemoryFootprint *mems;
+  struct DseWorkload *ws;
+  const Schedule *s;
+  const MemoryFootprint *mem;
+} ExploreWorkloads;
+/* Loads path per workload into *w (zeroed first; free with explore_workloads_free even on
+ * failure). On failure d holds the one-line error (a model without a compact capsule op that
+ * routes, for a space sweeping routing_iterations, is XDL_ERR_INPUT). */
+XdlStatus explore_load_workloads(const ModelArgs *m, const char *path,
+                                 const struct DesignSpace *space, ExploreWorkloads *w, Diag *d);
+void explore_workloads_free(ExploreWorkloads *w);
 /* cmd_zoo.c */
 int cmd_zoo(int argc, char **argv);
 
