@@ -1,9 +1,12 @@
 /* systolic.c — systolic-array cost model, cycle-faithful to SCALE-Sim v2.
  *
  * One layer (a conv as SCALE-Sim maps it, or a GEMM view) on an R x C array with dataflow os, ws
- * or is. The fast path gives every closed-form figure in O(1) and DRAM traffic from a fold-level
- * reuse model; the exact path replays the three operand streams fold by fold through models of
- * SCALE-Sim's buffers. Semantics: ../shared/refdata/scalesim/README.md, sections 1-8. */
+ * or is. The fast path gives every closed-form figure in O(1), FILTER and OFMAP DRAM traffic in
+ * O(column folds) at most, and IFMAP DRAM reads from deterministic epoch models replayed at the
+ * granularity of kernel positions (cost O(Fh*Fw*Fw/Sw)) or pixel blocks (capped at a fixed
+ * budget), falling back on a reuse-distance model (O(Fh/Sh + Fw/Sw)); never with the number of
+ * MACs, cycles or addresses. The exact path replays the three operand streams fold by fold
+ * through models of SCALE-Sim's buffers. Semantics: ../shared/refdata/scalesim/README.md. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -972,38 +975,61 @@ static int64_t strip_cycle(const Geom *g, int64_t f, int64_t pos, int64_t len) {
   return f * g->L + (len > 0 ? pos * (g->L - g->R - g->C) / len : 0);
 }
 
+/* k consecutive reads of strip id (d >= Q words) in folds f0 .. f0+k-1, in O(1): each misses
+ * all d words (the strip is longer than an epoch), so the fill advances by d mod Q per read;
+ * the state after the last read is what strip_read would leave. */
+static void strip_repeat(StripModel *m, int64_t id, int64_t d, int64_t f0, int64_t k) {
+  int64_t q = m->q, fb = (m->fill + ((k - 1) % q) * (d % q)) % q; /* fill before the last */
+  m->adds += k * d;
+  m->n_triggers += k;
+  int64_t z = q - fb - 1, rem = d - z - 1, tail = rem % q;
+  int64_t zlast = rem >= q ? d - tail - 1 : z;
+  if (rem > 0 && tail == 0) zlast = d - 1;
+  m->last_trigger_fold = f0 + k - 1, m->last_trigger_pos = zlast, m->last_trigger_len = d;
+  m->fill = tail;
+  m->strip = tail > 0 ? id : -1;
+  m->x = d - tail;
+}
+
+/* FILTER DRAM reads (README §6) with the strip model, O(Fc) for os, O(1) otherwise.
+ * os: column fold fc re-reads its strip (K x cu) once per row fold; a strip shorter than Q is
+ * resident after at most two reads, a longer one misses whole every time (strip_repeat).
+ * ws: every word once. is: each column fold sweeps the Fr strips (ru x N) of the K x N filter;
+ * with K*N < Q all stay after the first sweep, otherwise (and Fr > 1) every read misses whole,
+ * so the adds and the position of the last epoch boundary follow from the running total. */
 static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   StripModel m = {.q = q, .strip = -1};
+  int64_t kn = g->K * g->N;
   if (g->df == DF_WS) { /* every filter word is read exactly once */
-    m.adds = g->K * g->N;
+    m.adds = kn;
     m.n_triggers = m.adds / q;
     m.last_trigger_fold = g->F - 1, m.last_trigger_len = 1;
-  } else {
-    for (int64_t fc = 0; fc < g->Fc; fc++) {
-      int64_t cu = used(fc, g->Fc, g->Sc, g->C);
-      for (int64_t fr = 0; fr < g->Fr; fr++) {
-        int64_t f = fc * g->Fr + fr;
-        if (g->df == DF_OS) {
-          /* Same strip for the whole column fold: once fully resident it stays. */
-          if (m.strip == fc && m.x == 0) break;
-          strip_read(&m, fc, g->K * cu, f);
-        } else {
-          int64_t ru = used(fr, g->Fr, g->Sr, g->R), kn = g->K * g->N;
-          if (kn < q && fc > 0) break; /* all strips resident after one sweep */
-          if (fc > 0 && fc < g->Fc - 1 && g->Fr > 1 && fr == 0) {
-            /* Middle sweeps start on a strip the model no longer holds and each adds exactly
-             * K*N: jump over them. */
-            int64_t sweeps = g->Fc - 2, added = sweeps * kn;
-            m.n_triggers += (m.fill + added) / q;
-            m.fill = (m.fill + added) % q;
-            m.adds += added;
-            m.strip = -1;
-            fc = g->Fc - 2;
-            break;
-          }
-          strip_read(&m, fr, ru * g->N, f);
-        }
+  } else if (g->df == DF_OS || g->Fr == 1) {
+    /* One strip per column fold (os), or the single strip of all of K x N (is, Fr = 1). */
+    int64_t n_strips = g->df == DF_OS ? g->Fc : 1, reads = g->df == DF_OS ? g->Fr : g->Fc, i0 = 0;
+    if (n_strips > 1 && g->K * g->C >= q) {
+      /* The full column folds' strips all miss whole, whatever their id: one batch. */
+      strip_repeat(&m, n_strips - 2, g->K * g->C, 0, (n_strips - 1) * reads);
+      i0 = n_strips - 1;
+    }
+    for (int64_t i = i0; i < n_strips; i++) {
+      int64_t d = g->df == DF_OS ? g->K * used(i, g->Fc, g->Sc, g->C) : kn;
+      if (d >= q) {
+        strip_repeat(&m, i, d, i * reads, reads);
+        continue;
       }
+      for (int64_t k = 0; k < reads && !(m.strip == i && m.x == 0); k++)
+        strip_read(&m, i, d, i * reads + k);
+    }
+  } else {
+    int64_t total = kn < q ? kn : g->Fc * kn;
+    m.adds = total;
+    m.n_triggers = total / q;
+    if (m.n_triggers > 0) {
+      int64_t t = m.n_triggers * q - 1, sweep = t / kn, off = t % kn, fr = off / (g->R * g->N);
+      m.last_trigger_fold = sweep * g->Fr + fr;
+      m.last_trigger_pos = off - fr * g->R * g->N;
+      m.last_trigger_len = used(fr, g->Fr, g->Sr, g->R) * g->N;
     }
   }
   r->dram_words[SYS_FILTER] = m.adds;
@@ -1048,23 +1074,30 @@ static void nhist_add(NHist *h, int64_t n, double count) {
 static void nhist_build(NHist *h, int64_t len, int64_t f, int64_t s, int64_t e) {
   h->n_classes = 0;
   if (s >= f) { /* windows never overlap: every covered row is read once */
-    nhist_add(h, 1, (double)((e - 1) * f + min64(f, len - (e - 1) * s)));
+    nhist_add(h, 1, (double)((e - 1) * f + max64(0, min64(f, len - (e - 1) * s))));
     return;
   }
-  int64_t mid_lo = f, mid_hi = (e - 1) * s; /* in [mid_lo, mid_hi) n depends on y mod s */
-  if (mid_lo >= mid_hi) mid_lo = mid_hi = len;
-  for (int64_t y = 0; y < min64(len, mid_lo); y++) nhist_add(h, reads_of_row(y, f, s, e), 1);
-  for (int64_t y = mid_hi; y < len; y++) nhist_add(h, reads_of_row(y, f, s, e), 1);
-  for (int64_t y = mid_lo; y < mid_lo + s && y < mid_hi; y++) {
-    int64_t k = (mid_hi - 1 - y) / s + 1; /* y, y + s, ... below mid_hi */
-    nhist_add(h, reads_of_row(y, f, s, e), (double)k);
+  /* Rows y < f: no window starts before 0, n = min(y/s, e-1) + 1, constant on blocks of s. */
+  int64_t head = min64(len, f);
+  for (int64_t v = 0; v * s < head; v++) {
+    if (v >= e - 1) {
+      nhist_add(h, e, (double)(head - v * s));
+      break;
+    }
+    nhist_add(h, v + 1, (double)(min64((v + 1) * s, head) - v * s));
+  }
+  /* Rows y >= f below (e-1)*s: n depends on y mod s alone. */
+  int64_t mid_hi = (e - 1) * s;
+  for (int64_t y = f; y < f + s && y < mid_hi; y++)
+    nhist_add(h, reads_of_row(y, f, s, e), (double)((mid_hi - 1 - y) / s + 1));
+  /* Rows y >= max(f, (e-1)*s): the last window is the latest reader, n falls every s rows. */
+  for (int64_t y0 = max64(f, mid_hi); y0 < len;) {
+    int64_t lo = (y0 - f + s) / s, y1 = min64(len, lo * s + f); /* lo changes at y = lo*s + f */
+    nhist_add(h, e - lo, (double)(y1 - y0));
+    y0 = y1;
   }
 }
 
-static double miss_prob(double nu, double gap_requests, double q) {
-  double p = nu * gap_requests / q;
-  return p > 1 ? 1 : p;
-}
 
 /* IFMAP DRAM reads of a CALC epoch buffer (README §6), by a reuse-distance model.
  *
@@ -1084,10 +1117,12 @@ static double miss_prob(double nu, double gap_requests, double q) {
  *   time in each row fold) or across folds (a fold's worth of requests apart), and one reuse
  *   per sweep change (a whole sweep apart).
  * If the whole footprint fits in one epoch (< Q) nothing is ever forgotten: reads = footprint,
- * exactly. Cost: O(Fh + Fw) to build the read-count histograms plus O(classes^2) per
- * fixed-point step (classes <= Fh/Sh + Fw/Sw + 4 typically); independent of channels, K, N,
- * the array size and the image size. */
-static int64_t fast_ifmap_reads(const Geom *g, int64_t q) {
+ * exactly. The fixed point is solved directly (adds is piecewise linear in nu). *ambiguous
+ * receives the weight of the pairs whose miss probability is neither near 0 nor near 1, where
+ * the random-phase assumption decides the answer. Cost: O(min(E, F/S) + S) per axis for the
+ * read-count histograms plus O(classes) for the terms; independent of channels, K, N, the
+ * array size and the image size. */
+static int64_t fast_ifmap_reads(const Geom *g, int64_t q, double *ambiguous) {
   NHist hr, hc;
   nhist_build(&hr, g->H, g->Fh, g->Sh, g->Eh);
   nhist_build(&hc, g->W, g->Fw, g->Sw, g->Ew);
@@ -1098,6 +1133,7 @@ static int64_t fast_ifmap_reads(const Geom *g, int64_t q) {
       foot += w;
       per_sweep += w * (double)(hr.n[i] * hc.n[j]);
     }
+  *ambiguous = 0;
   if (foot < (double)q) return (int64_t)foot;
   double sweeps = g->df == DF_IS ? 1 : (double)g->Fc, requests = per_sweep * sweeps;
   double dk_h = (double)(g->Sw * g->Ch), dk_v = (double)(g->Sh * g->Fw) * ch;
@@ -1131,37 +1167,417 @@ static int64_t fast_ifmap_reads(const Geom *g, int64_t q) {
   /* A word's reads, sorted, cross at most Fr - 1 fold boundaries in ws (folds are ranges of
    * window positions): scale the cross-fold share of its pairs down to that. */
   double cross_cap = g->df == DF_WS ? (double)(g->Fr - 1) : INFINITY;
-  double nu = 1, adds = requests;
-  for (int it = 0; it < 40; it++) {
-    adds = foot;
-    double ps = miss_prob(nu, per_sweep, (double)q);
-    for (int i = 0; i < hr.n_classes; i++)
-      for (int j = 0; j < hc.n_classes; j++) {
-        double w = hr.count[i] * hc.count[j] * ch, a = (double)hr.n[i], b = (double)hc.n[j];
-        double nh = a * (b - 1), nv = a - 1, sh = same_h, sv = same_v;
-        double cross = nh * (1 - sh) + nv * (1 - sv);
-        if (cross > cross_cap) {
-          double f = cross_cap / cross;
-          sh = 1 - (1 - sh) * f, sv = 1 - (1 - sv) * f;
-        }
-        /* The row change follows the previous row's b reads: its gap shrinks by their span. */
-        double gv_in = fmax(gap_v_in - (b - 1) * gap_h_in, gap_h_in);
-        double qq = (double)q;
-        double ph = sh * miss_prob(nu, gap_h_in, qq) + (1 - sh) * miss_prob(nu, gap_h_x, qq);
-        double pv = sv * miss_prob(nu, gv_in, qq) + (1 - sv) * miss_prob(nu, gap_v_x, qq);
-        adds += sweeps * w * (nh * ph + nv * pv) + w * (sweeps - 1) * ps;
+  /* adds(nu) = foot + sum of coef * min(1, nu * gap / Q) over a few (coef, gap) terms: the
+   * four gaps shared by every class, then one row-change gap per column class. */
+  double coef[4 + NHIST_MAX] = {0}, gap[4 + NHIST_MAX] = {gap_h_in, gap_h_x, gap_v_x, per_sweep};
+  int nt = 4 + hc.n_classes;
+  for (int j = 0; j < hc.n_classes; j++) {
+    double b = (double)hc.n[j];
+    /* The row change follows the previous row's b reads: its gap shrinks by their span. */
+    gap[4 + j] = fmax(gap_v_in - (b - 1) * gap_h_in, gap_h_in);
+    for (int i = 0; i < hr.n_classes; i++) {
+      double w = hr.count[i] * hc.count[j] * ch, a = (double)hr.n[i];
+      double nh = a * (b - 1), nv = a - 1, sh = same_h, sv = same_v;
+      double cross = nh * (1 - sh) + nv * (1 - sv);
+      if (cross > cross_cap) {
+        double f = cross_cap / cross;
+        sh = 1 - (1 - sh) * f, sv = 1 - (1 - sv) * f;
       }
-    if (adds > requests) adds = requests;
-    double next = adds / requests;
-    if (fabs(next - nu) < 1e-6) break;
-    nu = next;
+      coef[0] += sweeps * w * nh * sh;
+      coef[1] += sweeps * w * nh * (1 - sh);
+      coef[2] += sweeps * w * nv * (1 - sv);
+      coef[3] += w * (sweeps - 1);
+      coef[4 + j] += sweeps * w * nv * sv;
+    }
+  }
+  double qq = (double)q, sat = 0, lin = 0; /* saturated coefficients, slope of the rest */
+  for (int t = 1; t < nt; t++) /* by gap, smallest first (= by kink Q/gap, highest first) */
+    for (int u = t; u > 0 && gap[u] < gap[u - 1]; u--) {
+      double x = gap[u]; gap[u] = gap[u - 1], gap[u - 1] = x;
+      x = coef[u], coef[u] = coef[u - 1], coef[u - 1] = x;
+    }
+  int k = 0; /* terms [0, k) are linear at nu = 1, [k, nt) saturated */
+  while (k < nt && gap[k] < qq) lin += coef[k] * gap[k] / qq, k++;
+  for (int t = k; t < nt; t++) sat += coef[t];
+  double hi = 1, nu = 0;
+  for (int t = k;; t++) {
+    /* Segment [lo, hi]: terms [0, t) linear, [t, nt) saturated. */
+    double lo = t < nt ? qq / gap[t] : 0;
+    double alpha = (foot + sat) / requests, beta = lin / requests;
+    double fp = beta < 1 ? alpha / (1 - beta) : INFINITY;
+    if (fp >= hi) { /* f(hi) >= hi: the fixed point is hi (adds capped at the requests) */
+      nu = hi;
+      break;
+    }
+    if (fp >= lo || t >= nt) {
+      nu = fp;
+      break;
+    }
+    sat -= coef[t], lin += coef[t] * gap[t] / qq; /* below its kink, term t turns linear */
+    hi = lo;
+  }
+  double adds = nu * requests;
+  /* Pairs whose miss probability is neither near 0 nor near 1 are where the random epoch
+   * phase is an assumption rather than a certainty: their share bounds this model's error. */
+  *ambiguous = 0;
+  for (int t = 0; t < nt; t++) {
+    double pm = nu * gap[t] / qq;
+    if (pm > 0.05 && pm < 0.95) *ambiguous += coef[t] * fmin(pm, 1 - pm);
   }
   return (int64_t)(adds + 0.5);
 }
 
+/* The CALC epoch buffer replayed over a stream described step by step (README §6). A step
+ * lasts dur requests starting at base; inside it `first` requests miss whatever happens and
+ * class i (cnt[i] requests) re-reads a word dist[i] requests after its previous read, so it
+ * misses iff the current epoch began after that read (tau < t0 + dist). Requests of each class
+ * are spread evenly over the step, so the miss rate is piecewise constant and the epoch ends
+ * exactly where the misses reach Q. Returns the misses (= DRAM reads) of the step. */
+typedef struct EpochSim {
+  double q;    /* epoch size Q, words */
+  double fill; /* misses in the current epoch */
+  double t0;   /* request time at which the current epoch began */
+  int64_t n_bounds;            /* epoch boundaries so far */
+  double first_bound, last_bound; /* request times of the first and the last one */
+} EpochSim;
+
+static double epoch_sim_step(EpochSim *e, double base, double dur, double first, double *cnt,
+                             double *dist, int nc) {
+  for (int i = 1; i < nc; i++) /* by distance (insertion sort: a handful of classes) */
+    for (int j = i; j > 0 && dist[j] < dist[j - 1]; j--) {
+      double t = dist[j]; dist[j] = dist[j - 1], dist[j - 1] = t;
+      t = cnt[j], cnt[j] = cnt[j - 1], cnt[j - 1] = t;
+    }
+  double total = first, per_req = 1 / dur;
+  for (int i = 0; i < nc; i++) total += cnt[i];
+  double u = base, end = base + dur, adds = 0, active = total;
+  int i = 0; /* classes [0, i) re-read words of the current epoch: they hit */
+  for (;;) {
+    while (i < nc && e->t0 + dist[i] <= u) active -= cnt[i++];
+    double v = i < nc && e->t0 + dist[i] < end ? e->t0 + dist[i] : end;
+    double rate = active * per_req, need = e->q - e->fill;
+    if (rate > 0 && rate * (v - u) >= need) {
+      u += need / rate;
+      adds += need;
+      e->fill = 0;
+      e->t0 = u;
+      if (e->n_bounds++ == 0) e->first_bound = u;
+      e->last_bound = u;
+      i = 0, active = total; /* everything before the boundary is forgotten */
+      continue;
+    }
+    e->fill += rate * (v - u);
+    adds += rate * (v - u);
+    if (v >= end) break;
+    u = v;
+  }
+  return adds;
+}
+
+/* Deterministic epoch model of a kernel-position-major IFMAP stream (README §6).
+ *
+ * In ws and in is with a single column fold (when no two reads of one word fall into the same
+ * row fold: Sw*Ch >= R), and in os with a single row fold, the IFMAP stream visits window
+ * positions k = (a*Fw + b)*Ch + ch in order (at row-fold granularity for ws and is),
+ * each reading the valid pixels of its shifted output grid: kernel position (a, b) is a "step"
+ * of ny(a)*nx(b)*Ch requests, channel-major inside. A word (y, x, ch) read at step (a, b) was
+ * last read at (a, b - Sw) if that step reads it (Sw steps earlier), else at (a - Sh, bmax(x))
+ * (Sh*Fw - (bmax - b) steps earlier), else never in this sweep. Rows and columns separate, so
+ * each step's requests split into O(Fw/Sw) classes (count, reuse distance in requests). The
+ * buffer is then replayed at step granularity: inside a step the classes are spread uniformly
+ * (every channel repeats the same pattern), a reuse misses iff the epoch began after its
+ * previous read, and the epoch ends exactly where the cumulative misses reach Q. Every sweep
+ * (column fold) re-reads the same stream; its first reads always miss (a whole sweep adds more
+ * than Q). Cost: O(Fh * Fw * (Fw/Sw + epochs per step)) for two sweeps; later sweeps repeat the
+ * second. Returns false when the stream is not kernel-position-major. */
+enum { STEP_CLASSES_MAX = 40 };
+
+/* Adds a reuse class of `count` requests whose previous read lies `back` steps (dist requests)
+ * earlier. In ws the array reads a row fold of R window positions pixel by pixel, so times are
+ * fold-granular (so in is with one column fold, which loads R window positions per row fold):
+ * a reuse dk = back*Ch positions later lies floor(dk/R) or ceil(dk/R) folds later, the latter
+ * for a share (dk mod R)/R of the window positions. */
+static void step_add_class(const Geom *g, double *cnt, double *dist, int *nc, double count,
+                           double d, int64_t back) {
+  int64_t dk = back * g->Ch;
+  if (g->df == DF_OS || dk % g->R == 0) {
+    cnt[*nc] = count, dist[(*nc)++] = d;
+    return;
+  }
+  double per_fold = d / (double)dk * (double)g->R, frac = (double)(dk % g->R) / (double)g->R;
+  cnt[*nc] = count * (1 - frac), dist[(*nc)++] = (double)(dk / g->R) * per_fold;
+  cnt[*nc] = count * frac, dist[(*nc)++] = (double)(dk / g->R + 1) * per_fold;
+}
+
+static bool step_ifmap_reads(const Geom *g, int64_t q, double *adds_out) {
+  bool kmajor = (g->df == DF_WS && g->Sw * g->Ch >= g->R) || (g->df == DF_OS && g->Fr == 1) ||
+                (g->df == DF_IS && g->Fc == 1 && g->Sw * g->Ch >= g->R);
+  if (!kmajor || g->Fh * g->Fw > 1024 || 2 * ((g->Fw - 1) / g->Sw + 3) > STEP_CLASSES_MAX)
+    return false;
+  double ch = (double)g->Ch, Q = (double)q;
+  int64_t nsteps = g->Fh * g->Fw;
+  double sweep_len = 0;
+  /* Step start times of one sweep, in requests: needed for reuse distances. */
+  double starts[1025];
+  for (int64_t a = 0, s = 0; a < g->Fh; a++) {
+    int64_t ny = min64(g->Eh, (g->H - 1 - a) / g->Sh + 1);
+    for (int64_t b = 0; b < g->Fw; b++, s++) {
+      int64_t nx = min64(g->Ew, (g->W - 1 - b) / g->Sw + 1);
+      starts[s] = sweep_len;
+      sweep_len += (double)(ny * nx) * ch;
+    }
+  }
+  starts[nsteps] = sweep_len;
+  /* os: lane j (pixel j) reads window position k at cycle k + j, so a word re-read by a pixel
+   * d lanes lower comes d cycles (skew requests each) sooner than the position order says. */
+  double skew = g->df == DF_OS ? sweep_len / (double)g->K : 0;
+  int nsw = g->Fc > 1 ? 2 : 1;
+  double adds_sw[2] = {0, 0};
+  EpochSim es = {.q = Q};
+  for (int w = 0; w < nsw; w++) {
+    double base_sw = (double)w * sweep_len;
+    for (int64_t a = 0, s = 0; a < g->Fh; a++) {
+      int64_t ny = min64(g->Eh, (g->H - 1 - a) / g->Sh + 1);
+      int64_t yrep = a >= g->Sh ? min64(ny, g->Eh - 1) : 0, yfirst = ny - yrep;
+      for (int64_t b = 0; b < g->Fw; b++, s++) {
+        int64_t nx = min64(g->Ew, (g->W - 1 - b) / g->Sw + 1);
+        int64_t xrep = b >= g->Sw ? min64(nx, g->Ew - 1) : 0;
+        double dur = (double)(ny * nx) * ch, base = base_sw + starts[s];
+        if (dur <= 0) continue;
+        double cnt[STEP_CLASSES_MAX], dist[STEP_CLASSES_MAX], first = 0;
+        int nc = 0;
+        /* Columns that b does not open: previous read Sw steps earlier, same kernel row. */
+        if (xrep > 0) step_add_class(g, cnt, dist, &nc, (double)(xrep * ny) * ch,
+                                     starts[s] - starts[s - g->Sw] - skew, g->Sw);
+        /* Columns that b opens (b is the first kernel column reading them): x = c*Sw + b, the
+         * last kernel column reading x is b + m*Sw, m = min(c, (Fw-1-b)/Sw). */
+        int64_t mb = (g->Fw - 1 - b) / g->Sw;
+        int64_t c_lo = b >= g->Sw ? g->Ew - 1 : 0, c_hi = nx; /* opened columns c in [c_lo, c_hi) */
+        for (int64_t m = 0; m <= mb && c_lo < c_hi; m++) {
+          int64_t n_m = m < mb ? (m >= c_lo && m < c_hi ? 1 : 0) : c_hi - max64(c_lo, mb);
+          if (m == mb && n_m < 0) n_m = 0;
+          if (n_m <= 0) continue;
+          first += (double)(n_m * yfirst) * ch;
+          if (yrep > 0) {
+            int64_t back = g->Sh * g->Fw - m * g->Sw; /* steps back to the previous read */
+            double d = s - back >= 0 ? starts[s] - starts[s - back] : sweep_len;
+            step_add_class(g, cnt, dist, &nc, (double)(n_m * yrep) * ch,
+                           fmax(d - (double)(g->Ew - m) * skew, skew), back);
+          }
+        }
+        adds_sw[w] += epoch_sim_step(&es, base, dur, first, cnt, dist, nc);
+      }
+    }
+  }
+  *adds_out = adds_sw[0] + (nsw > 1 ? (double)(g->Fc - 1) * adds_sw[1] : 0);
+  return true;
+}
+
+/* Deterministic epoch model of a pixel-block-major IFMAP stream: os with several row folds
+ * (fold f reads pixels [f*R, f*R + R), window position by window position) and is (column
+ * fold f reads pixels [f*C, f*C + C), its window positions row fold by row fold). Inside a
+ * block the stream is kernel-position-major, so a word read by pixel p at kernel position s
+ * was last read, inside the block, by the next pixel after p (in raster order) that also reads
+ * it (later pixels reach it at earlier kernel positions); if that pixel is outside the block,
+ * by the earliest-raster reader of the latest earlier block holding one; otherwise never in
+ * this sweep (a previous sweep is always more than Q additions ago). Each (block, kernel
+ * position) step becomes a list of reuse classes for epoch_sim_step. The classification is per
+ * pixel, O(block * Fh * Fw) per block, so the replay is capped at OSF_BUDGET pixel-steps: short
+ * sweeps are replayed whole (up to two; later sweeps repeat the second), long ones as their
+ * first blocks plus a window in the middle whose epoch length gives the steady miss rate of
+ * the rest. The cost is bounded by the cap, independent of the layer size. */
+enum { OSF_CLASSES_MAX = 64, OSF_BUDGET = 32768, OSF_FOLDS_MAX = 256 };
+#define OSF_AMBIGUOUS 0.02 /* share of uncertain reuse above which the fold replay runs */
+
+static void osf_add(double *cnt, double *dist, int *nc, double c, double d, double tol) {
+  for (int i = 0; i < *nc; i++)
+    if (fabs(dist[i] - d) <= tol) {
+      cnt[i] += c;
+      return;
+    }
+  if (*nc < OSF_CLASSES_MAX) {
+    cnt[*nc] = c, dist[(*nc)++] = d;
+    return;
+  }
+  int best = 0; /* full: merge into the nearest distance */
+  for (int i = 1; i < *nc; i++)
+    if (fabs(dist[i] - d) < fabs(dist[best] - d)) best = i;
+  cnt[best] += c;
+}
+
+/* Valid IFMAP requests of the pixels before p (raster order), per channel: the valid window
+ * rows and columns of a pixel multiply, so full output rows and the partial row add up from
+ * the two axes' prefix sums, each O(F/S) (only the last output rows and columns clip). */
+static int64_t axis_prefix(int64_t len, int64_t f, int64_t s, int64_t e, int64_t n) {
+  int64_t v = n * f;
+  for (int64_t i = e - 1; i >= 0 && len - i * s < f; i--)
+    if (i < n) v -= f - (len - i * s);
+  return v;
+}
+
+static int64_t os_requests_before(const Geom *g, int64_t p) {
+  int64_t r = p / g->Ew, c = p % g->Ew;
+  int64_t rows = axis_prefix(g->H, g->Fh, g->Sh, g->Eh, r);
+  int64_t cols_all = axis_prefix(g->W, g->Fw, g->Sw, g->Ew, g->Ew);
+  int64_t vr = r < g->Eh ? min64(g->Fh, g->H - r * g->Sh) : 0;
+  return rows * cols_all + vr * axis_prefix(g->W, g->Fw, g->Sw, g->Ew, c);
+}
+
+/* Replays folds [fa, fb) of one sweep through e and returns their misses; base[f - lo] holds
+ * fold f's start time (requests) for folds [lo, fb]. Reads whose previous read lies before
+ * fold lo count as first reads. */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+static double osf_window(const Geom *g, int64_t blk, EpochSim *e, int64_t lo, int64_t fa,
+                         int64_t fb, const double *base) {
+  int64_t nsteps = g->Fh * g->Fw, Ew = g->Ew;
+  double ch = (double)g->Ch, all = 0, tol = e->q / 512; /* distances closer than tol merge */
+  for (int64_t f = fa; f < fb; f++) {
+    int64_t p0 = f * blk, p1 = min64(g->P, p0 + blk), r0 = p0 / Ew, c0 = p0 % Ew;
+    double fbase = base[f - lo], per_step = (base[f + 1 - lo] - fbase) / (double)nsteps;
+    double tt = fbase;
+    for (int64_t a = 0, s = 0; a < g->Fh; a++) {
+      /* Word rows y = r*Sh + a: readers are output rows [r + a_lo, r + a_hi], clipped. */
+      int64_t a_hi = a / g->Sh, a_lo = floor_div(a - g->Fh + g->Sh, g->Sh);
+      int64_t rmax = (g->H - 1 - a) / g->Sh; /* last output row whose row a is inside */
+      for (int64_t b = 0; b < g->Fw; b++, s++) {
+        int64_t b_hi = b / g->Sw, b_lo = floor_div(b - g->Fw + g->Sw, g->Sw);
+        int64_t cmax = (g->W - 1 - b) / g->Sw;
+        double cnt[OSF_CLASSES_MAX], dist[OSF_CLASSES_MAX], first = 0, nval = 0;
+        double now = fbase + (double)s * per_step;
+        int nc = 0;
+        for (int64_t p = p0, r = r0, c = c0; p < p1; p++) {
+          int64_t rr_ = r, cc_ = c;
+          if (++c == Ew) c = 0, r++;
+          if (rr_ > rmax || cc_ > cmax) continue;
+          nval++;
+          /* Readers of the word (y, x): output rows [rlo, rhi] x columns [clo, chi]. */
+          int64_t rhi = min64(g->Eh - 1, rr_ + a_hi), rlo = max64(0, rr_ + a_lo);
+          int64_t chi = min64(Ew - 1, cc_ + b_hi), clo = max64(0, cc_ + b_lo);
+          int64_t np = -1, back = 0;
+          if (cc_ < chi) np = p + 1, back = g->Sw;
+          else if (rr_ < rhi) np = (rr_ + 1) * Ew + clo, back = g->Sh * g->Fw - (cc_ - clo) * g->Sw;
+          if (np >= 0 && np < p1) {
+            osf_add(cnt, dist, &nc, ch, (double)back * per_step, tol);
+            continue;
+          }
+          /* Latest earlier fold holding a reader: the one of the largest reader before p0. */
+          int64_t rr = min64(rhi, floor_div(p0 - 1 - clo, Ew));
+          if (rr < rlo) {
+            first += ch;
+            continue;
+          }
+          int64_t pp = min64(rr * Ew + chi, p0 - 1), ff = pp / blk;
+          if (ff < lo) {
+            first += ch;
+            continue;
+          }
+          /* Its last read of the word: the fold's earliest-raster reader. */
+          int64_t flo = ff * blk, pr = max64(rlo, cdiv(max64(0, flo - chi), Ew));
+          int64_t cc = max64(clo, flo - pr * Ew);
+          int64_t y = rr_ * g->Sh + a, x = cc_ * g->Sw + b;
+          int64_t sidx = (y - pr * g->Sh) * g->Fw + (x - cc * g->Sw);
+          double fl = base[ff + 1 - lo] - base[ff - lo];
+          osf_add(cnt, dist, &nc, ch, now - (base[ff - lo] + (double)sidx * fl / (double)nsteps),
+                  tol);
+        }
+        double dur = nval * ch;
+        if (dur <= 0) continue;
+        all += epoch_sim_step(e, tt, dur, first, cnt, dist, nc);
+        tt += dur;
+      }
+    }
+  }
+  return all;
+}
+
+static bool osfold_ifmap_reads(const Geom *g, int64_t q, double miss_rate, double *adds_out) {
+  /* os: blocks of R pixels (row folds), the sweep repeated for every column fold; is: blocks
+   * of C pixels (column folds), each reading its window positions once, a single sweep. */
+  int64_t nsteps = g->Fh * g->Fw, blk = g->df == DF_OS ? g->R : g->C;
+  int64_t nfold = g->df == DF_OS ? g->Fr : g->Fc, nsweep = g->df == DF_OS ? g->Fc : 1;
+  bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
+  if (g->df == DF_WS || nfold <= 1 || nsteps > 1024 || !overlap)
+    return false; /* no window overlap: no reuse inside a sweep, the reuse model is exact */
+  int64_t per_fold = min64(blk, g->P) * nsteps;
+  double ch = (double)g->Ch, base[OSF_FOLDS_MAX + 1];
+  double sweep_len = (double)os_requests_before(g, g->P) * ch;
+  EpochSim es = {.q = (double)q};
+  if (nfold * per_fold <= OSF_BUDGET && nfold <= OSF_FOLDS_MAX) {
+    /* Whole sweeps: replay up to two (as the budget allows), later sweeps like the second. */
+    for (int64_t f = 0; f <= nfold; f++) base[f] = (double)os_requests_before(g, f * blk) * ch;
+    int64_t nsw = min64(min64(nsweep, 2), max64(1, OSF_BUDGET / (nfold * per_fold)));
+    double first = 0, later = 0;
+    for (int64_t w = 0; w < nsw; w++) {
+      es.t0 -= sweep_len; /* the clock restarts with every sweep */
+      double a = osf_window(g, blk, &es, 0, 0, nfold, base);
+      if (w == 0) first = a;
+      else later += a;
+    }
+    *adds_out = first + (double)(nsweep - 1) * (nsw > 1 ? later / (double)(nsw - 1) : first);
+    return true;
+  }
+  /* Long sweeps: the first folds (top border, cold start), then a window in the middle of the
+   * sweep started cold. Every epoch adds exactly Q, so the steady miss rate of the rest of
+   * the sweep is Q per epoch length, measured between the window's first boundary (the end
+   * of its cold start) and its last. */
+  int64_t look = cdiv((g->Fh / g->Sh + 1) * g->Ew, blk) + 1; /* folds back to a word's reader */
+  int64_t nsim = OSF_BUDGET / per_fold;
+  int64_t w1 = min64(nsim / 6, OSF_FOLDS_MAX), w2 = min64(nsim - w1, OSF_FOLDS_MAX - look);
+  if (w1 < 1 || w2 < 4 || nfold < w1 + look + w2) return false;
+  /* The window must see two boundaries after its cold start: judge by the reuse model's miss
+   * rate before paying for the replay. */
+  if (miss_rate * sweep_len * (double)w2 / (double)nfold < 3 * (double)q) return false;
+  for (int64_t f = 0; f <= w1; f++) base[f] = (double)os_requests_before(g, f * blk) * ch;
+  double head = osf_window(g, blk, &es, 0, 0, w1, base);
+  int64_t lo = max64(w1, nfold / 2 - w2 / 2 - look), fa = lo + look, fb = fa + w2;
+  for (int64_t f = lo; f <= fb; f++) base[f - lo] = (double)os_requests_before(g, f * blk) * ch;
+  EpochSim mid = {.q = (double)q, .t0 = base[fa - lo]};
+  osf_window(g, blk, &mid, lo, fa, fb, base);
+  if (mid.n_bounds < 2) return false;
+  double rate = (double)q * (double)(mid.n_bounds - 1) / (mid.last_bound - mid.first_bound);
+  double head_len = (double)os_requests_before(g, w1 * blk) * ch;
+  *adds_out = (head + rate * (sweep_len - head_len)) * (double)nsweep;
+  return true;
+}
+
+/* Valid (output row, filter row) pairs along one axis. */
+static int64_t axis_requests(int64_t len, int64_t f, int64_t s, int64_t e) {
+  return axis_prefix(len, f, s, e, e);
+}
+
+/* Distinct IFMAP rows (or columns) any window touches. */
+static int64_t axis_footprint(int64_t len, int64_t f, int64_t s, int64_t e) {
+  if (s >= f) return (e - 1) * f + max64(0, min64(f, len - (e - 1) * s));
+  return min64(len, (e - 1) * s + f);
+}
+
+/* IFMAP DRAM reads of a CALC epoch buffer (README §6). A footprint below Q is never
+ * forgotten: reads = footprint, exactly. Otherwise, in CALC mode: the kernel-position-major
+ * step model where the stream has that shape (ws, single-fold os), else the reuse-distance
+ * model, replaced by the pixel-block replay (os, is) when a noticeable share of its reuse is
+ * ambiguous. USER mode, whose DRAM traffic follows the prefetch window rather than the epoch
+ * buffer, takes the reuse-distance model alone (it is only a proxy there, and stays cheap for
+ * design-space sweeps). */
+static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
+  int64_t foot = axis_footprint(g->H, g->Fh, g->Sh, g->Eh) *
+                 axis_footprint(g->W, g->Fw, g->Sw, g->Ew) * g->Ch;
+  if (foot < q) return foot;
+  double adds, ambiguous;
+  if (!user && step_ifmap_reads(g, q, &adds)) return (int64_t)(adds + 0.5);
+  int64_t reuse = fast_ifmap_reads(g, q, &ambiguous);
+  double requests = (double)axis_requests(g->H, g->Fh, g->Sh, g->Eh) *
+                    (double)axis_requests(g->W, g->Fw, g->Sw, g->Ew) * (double)g->Ch *
+                    (double)(g->df == DF_OS ? g->Fc : 1);
+  if (!user && ambiguous > OSF_AMBIGUOUS * (double)reuse &&
+      osfold_ifmap_reads(g, q, (double)reuse / requests, &adds))
+    return (int64_t)(adds + 0.5);
+  return reuse;
+}
+
 /* IFMAP DRAM reads and start/stop cycles (README §6). */
-static void fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
-  int64_t adds = fast_ifmap_reads(g, q);
+static void fast_ifmap_dram(const Geom *g, int64_t q, bool user, SystolicResult *r) {
+  int64_t adds = fast_ifmap_adds(g, q, user);
   r->dram_words[SYS_IFMAP] = adds;
   int64_t s = q / 50;
   if (adds >= q) {
@@ -1201,7 +1617,7 @@ XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
   fill_common(&g, out);
   closed_utils(&g, out);
   closed_sram_cycles(&g, out);
-  fast_ifmap_dram(&g, 50 * (cfg->ifmap_sram_words / 100), out);
+  fast_ifmap_dram(&g, 50 * (cfg->ifmap_sram_words / 100), cfg->bw_mode_user, out);
   fast_filter_dram(&g, 50 * (cfg->filter_sram_words / 100), out);
   fast_ofmap_dram(&g, cfg->ofmap_sram_words, cfg->bw_mode_user ? cfg->dram_bw_words : g.C, out);
   if (cfg->bw_mode_user) {
