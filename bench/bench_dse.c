@@ -39,7 +39,8 @@ int main(int argc, char **argv) {
   Schedule s;
   memset(&s, 0, sizeof s);
   DesignSpace *space = malloc(sizeof *space);
-  if (!g || !space || schedule_build(g, &s, &d) != XDL_OK) {
+  /* The inference pipeline, as explore runs it (compact capsule ops are lowered here). */
+  if (!g || !space || passes_run(g, NULL, &d) != XDL_OK || schedule_build(g, &s, &d) != XDL_OK) {
     fprintf(stderr, "bench_dse: %s\n", d.msg);
     return 2;
   }
