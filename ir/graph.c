@@ -289,8 +289,6 @@ const char *ir_attr_string(const Graph *g, uint32_t n, const char *name, const c
 }
 
 /* ---- values and arithmetic ---- */
-bool ir_mul_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
-bool ir_add_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
 
 int64_t ir_numel(const Tensor *t) {
   if (t->rank < 0) return -1;

@@ -291,9 +291,13 @@ bool ir_graph_add_output(Graph *g, uint32_t t);
 
 /* Element count of a tensor with known shape; -1 if unknown or it would overflow int64. */
 int64_t ir_numel(const Tensor *t);
-/* Checked arithmetic for dims and counts: false on overflow. */
-bool ir_mul_ok(int64_t a, int64_t b, int64_t *out);
-bool ir_add_ok(int64_t a, int64_t b, int64_t *out);
+/* Checked arithmetic for dims and counts: false on overflow (inline: the sweep's hot path). */
+static inline bool ir_mul_ok(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool ir_add_ok(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_add_overflow(a, b, out);
+}
 
 /* Stores known values of tensor t (copied into the arena); n must equal its numel. */
 bool ir_set_ivals(Graph *g, uint32_t t, const int64_t *vals, int64_t n);
