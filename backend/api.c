@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "backend/backend.h"
-#include "backend/report.h"
 #include "frontend/frontend.h"
 
 /* Copies d's message into the caller's buffer and returns its status. */

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <math.h>
 
-#include "backend/report.h"
+#include "backend/backend.h"
 
 void json_init(JsonWriter *j, FILE *out, bool pretty) {
   j->out = out;

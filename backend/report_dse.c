@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "backend/report.h"
 
 static const char *const csv_metrics =
     "cycles,latency_s,energy_j,power_w,area_mm2,tops,tops_per_mm2,fj_per_op,feasible,pareto";

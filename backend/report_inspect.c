@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "backend/report.h"
+#include "backend/backend.h"
 
 /* Whether autodiff has run: some node outside the forward phase. */
 static bool is_training_graph(const Graph *g) {

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "backend/report.h"
+#include "backend/backend.h"
 
 char *report_format_bytes(int64_t bytes, char *buf, size_t size) {
   static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "backend/report.h"
 
 char *scalesim_format_float(double v, char *buf, size_t size) {
   if (isnan(v)) {

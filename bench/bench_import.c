@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "backend/report.h"
+#include "backend/backend.h"
 #include "frontend/frontend.h"
 
 static double now_ms(void) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "backend/report.h"
+#include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
 

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "backend/backend.h"
-#include "backend/report.h"
 #include "tools/commands.h"
 
 static void estimate_usage(FILE *out) {

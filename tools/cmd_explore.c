@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "backend/report.h"
 #include "tools/commands.h"
 
 static void explore_usage(FILE *out) {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend/report.h"
+#include "backend/backend.h"
 #include "tools/commands.h"
 
 static void inspect_usage(FILE *out) {
