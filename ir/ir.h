@@ -298,6 +298,17 @@ static inline bool ir_mul_ok(int64_t a, int64_t b, int64_t *out) {
 static inline bool ir_add_ok(int64_t a, int64_t b, int64_t *out) {
   return !__builtin_add_overflow(a, b, out);
 }
+/* Saturating forms for work counts: a * b of non-negative counts (a non-positive factor gives
+ * 0) and a + b, clamped to INT64_MAX instead of overflowing. */
+static inline int64_t ir_sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (a <= 0 || b <= 0) return 0;
+  return ir_mul_ok(a, b, &r) ? r : INT64_MAX;
+}
+static inline int64_t ir_sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  return ir_add_ok(a, b, &r) ? r : INT64_MAX;
+}
 
 /* Stores known values of tensor t (copied into the arena); n must equal its numel. */
 bool ir_set_ivals(Graph *g, uint32_t t, const int64_t *vals, int64_t n);

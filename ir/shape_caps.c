@@ -285,17 +285,6 @@ XdlStatus shape_squash(Graph *g, uint32_t n, Diag *d) {
 
 /* ---- work rules: the MACs of the lowering, computed from the shapes ---- */
 
-static int64_t sat_mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (a <= 0 || b <= 0) return 0;
-  return ir_mul_ok(a, b, &r) ? r : INT64_MAX;
-}
-
-static int64_t sat_add(int64_t a, int64_t b) {
-  int64_t r;
-  return ir_add_ok(a, b, &r) ? r : INT64_MAX;
-}
-
 /* Shaped input / output, or NULL. */
 static const Tensor *known(const Graph *g, uint32_t t) {
   return t != IR_NONE && t < g->n_tensors && g->tensors[t].rank >= 0 ? &g->tensors[t] : NULL;
@@ -305,7 +294,7 @@ static const Tensor *known(const Graph *g, uint32_t t) {
  * agreements (the agreement after the last iteration is never used, so never computed), each
  * one MAC per element of the votes tensor. */
 static int64_t routing_macs(int64_t votes_elems, int64_t iters) {
-  return iters < 1 ? 0 : sat_mul(votes_elems, 2 * iters - 1);
+  return iters < 1 ? 0 : ir_sat_mul(votes_elems, 2 * iters - 1);
 }
 
 /* PrimaryCaps: its convolution, im2col view G = 1, M = N*H'*W', N = num*dim, K = C*kh*kw. */
@@ -319,10 +308,10 @@ void work_primary_caps(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, 
   int64_t num = w->dims[0] / y->dims[2];
   if (num < 1 || y->dims[1] % num) return;
   gemm->g = 1;
-  gemm->m = sat_mul(y->dims[0], y->dims[1] / num);
+  gemm->m = ir_sat_mul(y->dims[0], y->dims[1] / num);
   gemm->n = w->dims[0];
-  gemm->k = sat_mul(w->dims[1], sat_mul(w->dims[2], w->dims[3]));
-  *macs = sat_mul(sat_mul(gemm->m, gemm->n), gemm->k);
+  gemm->k = ir_sat_mul(w->dims[1], ir_sat_mul(w->dims[2], w->dims[3]));
+  *macs = ir_sat_mul(ir_sat_mul(gemm->m, gemm->n), gemm->k);
 }
 
 /* ConvCaps "2d": its convolution (view as for PrimaryCaps). "3d": the vote convolution
@@ -335,21 +324,21 @@ void work_conv_caps(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, Gem
   const Tensor *w = nd->n_inputs > 1 ? known(g, nd->inputs[1]) : NULL;
   const Tensor *y = nd->n_outputs ? known(g, nd->outputs[0]) : NULL;
   if (!x || !w || !y || x->rank != 5 || y->rank != 5) return;
-  int64_t pix = sat_mul(y->dims[0], sat_mul(y->dims[3], y->dims[4]));
+  int64_t pix = ir_sat_mul(y->dims[0], ir_sat_mul(y->dims[3], y->dims[4]));
   const char *routing = ir_attr_string(g, n, "routing", "2d");
   if (routing[0] != '3') {
     if (w->rank != 4) return;
     gemm->g = 1;
     gemm->m = pix;
     gemm->n = w->dims[0];
-    gemm->k = sat_mul(w->dims[1], sat_mul(w->dims[2], w->dims[3]));
-    *macs = sat_mul(sat_mul(gemm->m, gemm->n), gemm->k);
+    gemm->k = ir_sat_mul(w->dims[1], ir_sat_mul(w->dims[2], w->dims[3]));
+    *macs = ir_sat_mul(ir_sat_mul(gemm->m, gemm->n), gemm->k);
     return;
   }
   if (w->rank != 5) return;
-  int64_t votes = sat_mul(sat_mul(pix, x->dims[1]), w->dims[0]);
-  int64_t k = sat_mul(w->dims[2], sat_mul(w->dims[3], w->dims[4]));
-  *macs = sat_add(sat_mul(votes, k), routing_macs(votes, ir_attr_int(g, n, "routing_iterations",
+  int64_t votes = ir_sat_mul(ir_sat_mul(pix, x->dims[1]), w->dims[0]);
+  int64_t k = ir_sat_mul(w->dims[2], ir_sat_mul(w->dims[3], w->dims[4]));
+  *macs = ir_sat_add(ir_sat_mul(votes, k), routing_macs(votes, ir_attr_int(g, n, "routing_iterations",
                                                                       3)));
 }
 
@@ -360,8 +349,8 @@ void work_class_caps(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, Ge
   const Tensor *u = known(g, nd->inputs[0]);
   const Tensor *w = nd->n_inputs > 1 ? known(g, nd->inputs[1]) : NULL;
   if (!u || !w || u->rank != 3 || w->rank != 4) return;
-  int64_t votes = sat_mul(u->dims[0], sat_mul(sat_mul(w->dims[0], w->dims[1]), w->dims[2]));
-  *macs = sat_add(sat_mul(votes, w->dims[3]),
+  int64_t votes = ir_sat_mul(u->dims[0], ir_sat_mul(ir_sat_mul(w->dims[0], w->dims[1]), w->dims[2]));
+  *macs = ir_sat_add(ir_sat_mul(votes, w->dims[3]),
                   routing_macs(votes, ir_attr_int(g, n, "routing_iterations", 3)));
 }
 
@@ -375,5 +364,5 @@ void work_squash(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmVi
   int axis;
   if (elems < 0 || !sh_axis(ir_attr_int(g, n, "axis", -1), x->rank, &axis) || x->dims[axis] < 1)
     return;
-  *ops = sat_add(sat_mul(elems, 4), sat_mul(elems / x->dims[axis], 4));
+  *ops = ir_sat_add(ir_sat_mul(elems, 4), ir_sat_mul(elems / x->dims[axis], 4));
 }

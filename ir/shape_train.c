@@ -9,17 +9,6 @@
 
 /* ---- helpers ---- */
 
-static int64_t sat_mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (a <= 0 || b <= 0) return 0;
-  return ir_mul_ok(a, b, &r) ? r : INT64_MAX;
-}
-
-static int64_t sat_add(int64_t a, int64_t b) {
-  int64_t r;
-  return ir_add_ok(a, b, &r) ? r : INT64_MAX;
-}
-
 /* Input i with a known shape, or NULL. */
 static const Tensor *known_in(const Graph *g, uint32_t n, int i) {
   const Node *nd = &g->nodes[n];
@@ -32,7 +21,7 @@ static int64_t elems_of(const Tensor *t) {
   if (!t) return 0;
   int64_t e = 1;
   for (int i = 0; i < t->rank; i++)
-    e = sat_mul(e, t->dims[i]);
+    e = ir_sat_mul(e, t->dims[i]);
   return e;
 }
 
@@ -161,7 +150,7 @@ void work_optimizer(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, Gem
   int count = (nd->n_inputs - 2) / k_in;
   int64_t total = 0;
   for (int j = 0; j < count; j++)
-    total = sat_add(total, sat_mul(elems_of(known_in(g, n, 2 + j)), per));
+    total = ir_sat_add(total, ir_sat_mul(elems_of(known_in(g, n, 2 + j)), per));
   *ops = total;
 }
 
@@ -245,14 +234,14 @@ void work_conv_grad_weight(const Graph *g, uint32_t n, int64_t *macs, int64_t *o
   if (dw->rank < 3 || dy->rank != dw->rank || group < 1 || dw->dims[0] % group) return;
   int64_t kcols = 1, pix = dy->dims[0];
   for (int i = 1; i < dw->rank; i++)
-    kcols = sat_mul(kcols, dw->dims[i]);
+    kcols = ir_sat_mul(kcols, dw->dims[i]);
   for (int i = 2; i < dy->rank; i++)
-    pix = sat_mul(pix, dy->dims[i]);
+    pix = ir_sat_mul(pix, dy->dims[i]);
   gemm->g = group;
   gemm->m = dw->dims[0] / group;
   gemm->n = kcols;
   gemm->k = pix;
-  *macs = sat_mul(sat_mul(gemm->g, gemm->m), sat_mul(gemm->n, gemm->k));
+  *macs = ir_sat_mul(ir_sat_mul(gemm->g, gemm->m), ir_sat_mul(gemm->n, gemm->k));
 }
 
 /* ---- pooling gradients (internal) ----
@@ -289,8 +278,8 @@ void work_pool_grad(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, Gem
   int64_t window = 1;
   if (k && k->kind == ATTR_INTS)
     for (int i = 0; i < k->n; i++)
-      window = sat_mul(window, k->ints[i]);
-  *ops = sat_mul(elems_of(known_in(g, n, 0)), window);
+      window = ir_sat_mul(window, k->ints[i]);
+  *ops = ir_sat_mul(elems_of(known_in(g, n, 0)), window);
 }
 
 /* ---- ReduceToShape (internal) ----

@@ -7,23 +7,11 @@
 
 #include <string.h>
 
-/* a * b for non-negative counts, clamped to INT64_MAX; a negative factor counts as 0. */
-static int64_t sat_mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (a <= 0 || b <= 0) return 0;
-  return ir_mul_ok(a, b, &r) ? r : INT64_MAX;
-}
-
-static int64_t sat_add(int64_t a, int64_t b) {
-  int64_t r;
-  return ir_add_ok(a, b, &r) ? r : INT64_MAX;
-}
-
 /* Product of dims[from, to), saturating. */
 static int64_t sat_prod(const int64_t *dims, int from, int to) {
   int64_t p = 1;
   for (int i = from; i < to; i++)
-    p = sat_mul(p, dims[i]);
+    p = ir_sat_mul(p, dims[i]);
   return p;
 }
 
@@ -52,7 +40,7 @@ static void set_gemm(int64_t *macs, GemmView *gemm, int64_t g, int64_t m, int64_
   gemm->m = m;
   gemm->n = n;
   gemm->k = k;
-  *macs = sat_mul(sat_mul(g, m), sat_mul(n, k));
+  *macs = ir_sat_mul(ir_sat_mul(g, m), ir_sat_mul(n, k));
 }
 
 /* Conv: im2col per group — G = groups, M = B * prod(out spatial), N = Cout / groups,
@@ -62,7 +50,7 @@ void work_conv(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView
   const Tensor *w = in_t(g, n, 1), *y = out_t(g, n, 0);
   int64_t groups = ir_attr_int(g, n, "group", 1);
   if (!w || !y || w->rank < 3 || y->rank != w->rank || groups < 1 || w->dims[0] % groups) return;
-  set_gemm(macs, gemm, groups, sat_mul(y->dims[0], sat_prod(y->dims, 2, y->rank)),
+  set_gemm(macs, gemm, groups, ir_sat_mul(y->dims[0], sat_prod(y->dims, 2, y->rank)),
            w->dims[0] / groups, sat_prod(w->dims, 1, w->rank));
 }
 
@@ -74,7 +62,7 @@ void work_conv_transpose(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops
   const Tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1);
   int64_t groups = ir_attr_int(g, n, "group", 1);
   if (!x || !w || x->rank < 3 || w->rank != x->rank || groups < 1 || w->dims[0] % groups) return;
-  set_gemm(macs, gemm, groups, sat_mul(x->dims[0], sat_prod(x->dims, 2, x->rank)),
+  set_gemm(macs, gemm, groups, ir_sat_mul(x->dims[0], sat_prod(x->dims, 2, x->rank)),
            sat_prod(w->dims, 1, w->rank), w->dims[0] / groups);
 }
 
@@ -129,16 +117,16 @@ void work_einsum(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmVi
   for (int l = 0; l < EIN_LABELS; l++) {
     if (!s.used[l]) continue;
     if (!s.in_out[l]) {
-      K = sat_mul(K, s.size[l]);
+      K = ir_sat_mul(K, s.size[l]);
       continue;
     }
     bool in_a = s.op_size[0][l] > 1, in_b = s.op_size[1][l] > 1;
     if (in_a && !in_b)
-      M = sat_mul(M, s.size[l]);
+      M = ir_sat_mul(M, s.size[l]);
     else if (in_b && !in_a)
-      N = sat_mul(N, s.size[l]);
+      N = ir_sat_mul(N, s.size[l]);
     else
-      G = sat_mul(G, s.size[l]);
+      G = ir_sat_mul(G, s.size[l]);
   }
   set_gemm(macs, gemm, G, M, N, K);
 }
@@ -160,7 +148,7 @@ void work_elems_out(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, Gem
 void work_variadic(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm) {
   (void)macs, (void)gemm;
   int extra = g->nodes[n].n_inputs - 1;
-  *ops = sat_mul(elems(out_t(g, n, 0)), extra > 1 ? extra : 1);
+  *ops = ir_sat_mul(elems(out_t(g, n, 0)), extra > 1 ? extra : 1);
 }
 
 /* Pooling: every output element reads one kernel window. */
@@ -170,15 +158,15 @@ void work_pool(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView
   int64_t window = 1;
   if (k && k->kind == ATTR_INTS)
     for (int i = 0; i < k->n; i++)
-      window = sat_mul(window, k->ints[i]);
-  *ops = sat_mul(elems(out_t(g, n, 0)), window);
+      window = ir_sat_mul(window, k->ints[i]);
+  *ops = ir_sat_mul(elems(out_t(g, n, 0)), window);
 }
 
 /* LRN: every element sums squares over `size` neighbouring channels. */
 void work_lrn(const Graph *g, uint32_t n, int64_t *macs, int64_t *ops, GemmView *gemm) {
   (void)macs, (void)gemm;
   int64_t size = ir_attr_int(g, n, "size", 1);
-  *ops = sat_mul(elems(in_t(g, n, 0)), size > 1 ? size : 1);
+  *ops = ir_sat_mul(elems(in_t(g, n, 0)), size > 1 ? size : 1);
 }
 
 /* Layout and shape ops: no arithmetic. */
@@ -201,7 +189,7 @@ NodeWork ir_node_work(const Graph *g, uint32_t n) {
     bool seen = false;
     for (int j = 0; j < i; j++)
       seen = seen || nd->inputs[j] == t;
-    if (!seen) w.params = sat_add(w.params, elems(in_t(g, n, i)));
+    if (!seen) w.params = ir_sat_add(w.params, elems(in_t(g, n, i)));
   }
   return w;
 }

@@ -13,33 +13,6 @@
 #include "passes/passes.h"
 #include "testutil.h"
 
-/* "/features/features.1/conv/conv.0/Conv" → "features.1.conv.0" (as test_oracle.c maps). */
-static void module_path(const char *node_name, char *out, size_t size) {
-  char parts[16][128];
-  int n = 0;
-  const char *p = node_name;
-  while (*p == '/') p++;
-  while (*p && n < 16) {
-    const char *slash = strchr(p, '/');
-    if (!slash) break;
-    size_t len = (size_t)(slash - p);
-    if (len >= sizeof parts[0]) len = sizeof parts[0] - 1;
-    char comp[128];
-    memcpy(comp, p, len);
-    comp[len] = '\0';
-    size_t plen = n ? strlen(parts[n - 1]) : 0;
-    if (n && strncmp(comp, parts[n - 1], plen) == 0 && comp[plen] == '.')
-      snprintf(parts[n - 1], sizeof parts[0], "%s", comp);
-    else
-      snprintf(parts[n++], sizeof parts[0], "%s", comp);
-    p = slash + 1;
-  }
-  out[0] = '\0';
-  size_t used = 0;
-  for (int i = 0; i < n && used < size; i++)
-    used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "." : "", parts[i]);
-}
-
 static int64_t jint(const cJSON *obj, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
@@ -90,7 +63,7 @@ static void check_training_macs(const char *onnx_file, const char *oracle_file) 
     CU_ASSERT(nd->fwd_node != IR_NONE && nd->fwd_node < n);
     if (!w.macs) continue;
     char path[512];
-    module_path(g->nodes[nd->fwd_node].name, path, sizeof path);
+    tu_module_path(g->nodes[nd->fwd_node].name, path, sizeof path);
     int li = 0;
     for (; li < n_layers; li++) {
       const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(layers, li), "name");

@@ -10,34 +10,6 @@
 #include "frontend/frontend.h"
 #include "testutil.h"
 
-/* "/features/features.1/conv/conv.0/conv.0.0/Conv" → "features.1.conv.0.0": a scope component
- * that extends the previous one ("conv" → "conv.0") replaces it, others append. */
-static void module_path(const char *node_name, char *out, size_t size) {
-  char parts[16][128];
-  int n = 0;
-  const char *p = node_name;
-  while (*p == '/') p++;
-  while (*p && n < 16) {
-    const char *slash = strchr(p, '/');
-    if (!slash) break; /* the last component is the op, not a module */
-    size_t len = (size_t)(slash - p);
-    if (len >= sizeof parts[0]) len = sizeof parts[0] - 1;
-    char comp[128];
-    memcpy(comp, p, len);
-    comp[len] = '\0';
-    size_t plen = n ? strlen(parts[n - 1]) : 0;
-    if (n && strncmp(comp, parts[n - 1], plen) == 0 && comp[plen] == '.')
-      snprintf(parts[n - 1], sizeof parts[0], "%s", comp);
-    else
-      snprintf(parts[n++], sizeof parts[0], "%s", comp);
-    p = slash + 1;
-  }
-  out[0] = '\0';
-  size_t used = 0;
-  for (int i = 0; i < n && used < size; i++)
-    used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "." : "", parts[i]);
-}
-
 static bool shape_equals(const Tensor *t, const cJSON *arr) {
   if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != t->rank) return false;
   for (int i = 0; i < t->rank; i++)
@@ -86,7 +58,7 @@ static void check_model(const char *onnx_file, const char *oracle_file) {
     if (ir_ops[nd->op].category != CAT_GEMM) continue;
     gemm_nodes++;
     char path[512];
-    module_path(nd->name, path, sizeof path);
+    tu_module_path(nd->name, path, sizeof path);
     const cJSON *ly = NULL;
     int li = 0;
     for (; li < n_layers; li++) {
@@ -192,11 +164,11 @@ static void test_capsnet_decoder(void) {
 
 static void test_module_path(void) {
   char p[256];
-  module_path("/features/features.1/conv/conv.0/conv.0.0/Conv", p, sizeof p);
+  tu_module_path("/features/features.1/conv/conv.0/conv.0.0/Conv", p, sizeof p);
   CU_ASSERT_STRING_EQUAL(p, "features.1.conv.0.0");
-  module_path("/layer1/layer1.0/conv1/Conv", p, sizeof p);
+  tu_module_path("/layer1/layer1.0/conv1/Conv", p, sizeof p);
   CU_ASSERT_STRING_EQUAL(p, "layer1.0.conv1");
-  module_path("/fc/Gemm", p, sizeof p);
+  tu_module_path("/fc/Gemm", p, sizeof p);
   CU_ASSERT_STRING_EQUAL(p, "fc");
 }
 

@@ -51,3 +51,31 @@ uint8_t *tu_read_file(const char *path, size_t *len) {
   if (len) *len = n;
   return buf;
 }
+
+/* "/features/features.1/conv/conv.0/conv.0.0/Conv" → "features.1.conv.0.0": a scope component
+ * that extends the previous one ("conv" → "conv.0") replaces it, others append. */
+void tu_module_path(const char *node_name, char *out, size_t size) {
+  char parts[16][128];
+  int n = 0;
+  const char *p = node_name;
+  while (*p == '/') p++;
+  while (*p && n < 16) {
+    const char *slash = strchr(p, '/');
+    if (!slash) break; /* the last component is the op, not a module */
+    size_t len = (size_t)(slash - p);
+    if (len >= sizeof parts[0]) len = sizeof parts[0] - 1;
+    char comp[128];
+    memcpy(comp, p, len);
+    comp[len] = '\0';
+    size_t plen = n ? strlen(parts[n - 1]) : 0;
+    if (n && strncmp(comp, parts[n - 1], plen) == 0 && comp[plen] == '.')
+      snprintf(parts[n - 1], sizeof parts[0], "%s", comp);
+    else
+      snprintf(parts[n++], sizeof parts[0], "%s", comp);
+    p = slash + 1;
+  }
+  out[0] = '\0';
+  size_t used = 0;
+  for (int i = 0; i < n && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "." : "", parts[i]);
+}

@@ -18,4 +18,9 @@ char *tu_source(const char *rel);   /* path under the source tree */
 /* Reads a whole file; returns malloc'd bytes (NUL-terminated) or NULL. */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
+/* The PyTorch module path of an exported node's scope, as the refdata oracles name layers:
+ * "/features/features.1/conv/conv.0/conv.0.0/Conv" → "features.1.conv.0.0" (a component that
+ * extends the previous one, "conv" → "conv.0", replaces it; others append). */
+void tu_module_path(const char *node_name, char *out, size_t size);
+
 #endif
