@@ -142,6 +142,28 @@ XdlStatus explore_load_workloads(const ModelArgs *m, const char *path, const Des
   return XDL_OK;
 }
 
+int explore_sweep_option(int argc, char **argv, int *i, const char **space_path,
+                         const char **out_dir, DseOptions *o) {
+  const char *a = argv[*i];
+  bool space = strcmp(a, "--space") == 0, out = strcmp(a, "--out") == 0;
+  bool jobs = strcmp(a, "--jobs") == 0, objectives = strcmp(a, "--objectives") == 0;
+  if (!space && !out && !jobs && !objectives) return 0;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "%s: %s needs a value\n", xdl_prog, a);
+    return -1;
+  }
+  const char *v = argv[++*i];
+  if (space) *space_path = v;
+  else if (out) *out_dir = v;
+  else if (objectives) return explore_parse_objectives(v, o) ? 1 : -1;
+  else {
+    int64_t n;
+    if (!args_int64("--jobs", v, 0, DSE_MAX_JOBS, &n)) return -1;
+    o->jobs = (int)n;
+  }
+  return 1;
+}
+
 bool explore_parse_objectives(const char *text, DseOptions *o) {
   char buf[128];
   snprintf(buf, sizeof buf, "%s", text);
@@ -290,31 +312,15 @@ int cmd_explore(int argc, char **argv) {
     int r = args_model_option(&m, argc, argv, &i);
     if (r < 0) return 2;
     if (r > 0) continue;
+    r = explore_sweep_option(argc, argv, &i, &space_path, &out_dir, &opt);
+    if (r < 0) return 2;
+    if (r > 0) continue;
     const char *a = argv[i];
-    bool has_value = i + 1 < argc;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       explore_usage(stdout);
       return 0;
     } else if (strcmp(a, "--json") == 0) {
       json = true;
-    } else if (strcmp(a, "--space") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--jobs") == 0 ||
-               strcmp(a, "--objectives") == 0) {
-      if (!has_value) {
-        fprintf(stderr, "%s: %s needs a value\n", xdl_prog, a);
-        return 2;
-      }
-      const char *v = argv[++i];
-      int64_t jobs;
-      if (strcmp(a, "--space") == 0)
-        space_path = v;
-      else if (strcmp(a, "--out") == 0)
-        out_dir = v;
-      else if (strcmp(a, "--objectives") == 0) {
-        if (!explore_parse_objectives(v, &opt)) return 2;
-      } else {
-        if (!args_int64("--jobs", v, 0, DSE_MAX_JOBS, &jobs)) return 2;
-        opt.jobs = (int)jobs;
-      }
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "%s explore: unknown option '%s' (see --help)\n", xdl_prog, a);
       return 2;

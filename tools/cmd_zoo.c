@@ -270,30 +270,19 @@ int cmd_zoo(int argc, char **argv) {
     int r = args_model_option(&m, argc, argv, &i);
     if (r < 0) return 2;
     if (r > 0) continue;
+    r = explore_sweep_option(argc, argv, &i, &space_path, &out_dir, &opt);
+    if (r < 0) return 2;
+    if (r > 0) continue;
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       zoo_usage(stdout);
       return 0;
-    } else if (strcmp(a, "--arch") == 0 || strcmp(a, "--space") == 0 || strcmp(a, "--out") == 0 ||
-               strcmp(a, "--jobs") == 0 || strcmp(a, "--objectives") == 0) {
+    } else if (strcmp(a, "--arch") == 0) {
       if (i + 1 >= argc) {
-        fprintf(stderr, "%s: %s needs a value\n", xdl_prog, a);
+        fprintf(stderr, "%s: --arch needs a value\n", xdl_prog);
         return 2;
       }
-      const char *v = argv[++i];
-      int64_t jobs;
-      if (strcmp(a, "--arch") == 0)
-        arch = v;
-      else if (strcmp(a, "--space") == 0)
-        space_path = v;
-      else if (strcmp(a, "--out") == 0)
-        out_dir = v;
-      else if (strcmp(a, "--objectives") == 0) {
-        if (!explore_parse_objectives(v, &opt)) return 2;
-      } else {
-        if (!args_int64("--jobs", v, 0, DSE_MAX_JOBS, &jobs)) return 2;
-        opt.jobs = (int)jobs;
-      }
+      arch = argv[++i];
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "%s zoo: unknown option '%s' (see --help)\n", xdl_prog, a);
       return 2;

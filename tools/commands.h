@@ -57,6 +57,11 @@ typedef struct ExploreBar {
 void explore_progress(int64_t done, int64_t total, void *ud);
 /* Parses --objectives' comma list into o; prints the error and returns false when bad. */
 bool explore_parse_objectives(const char *text, struct DseOptions *o);
+/* Consumes a sweep option shared by explore and zoo at argv[*i]: --space FILE, --out DIR,
+ * --jobs N, --objectives LIST (into *space_path, *out_dir, o). Returns 1 if consumed, 0 if
+ * argv[*i] is none of them, -1 on a bad or missing value (printed). */
+int explore_sweep_option(int argc, char **argv, int *i, const char **space_path,
+                         const char **out_dir, struct DseOptions *o);
 /* Loads --space PATH (NULL = the default space) into a new xdl_malloc'd space; on failure
  * prints the one-line error, sets *exit_code and returns NULL. */
 struct DesignSpace *explore_load_space(const char *path, int *exit_code);
