@@ -122,7 +122,7 @@ static XdlStatus primary_params(Graph *g, uint32_t n, CapsParams *p, Diag *d) {
   XdlStatus st;
   const Tensor *x = ranked_in(g, n, 0, "X", 4, d), *w = ranked_in(g, n, 1, "W", 4, d);
   if (!x || !w) return XDL_ERR_INPUT;
-  int64_t sq;
+  int64_t sq = 1; /* initialized for gcc -O3, which cannot see int_attr always sets it */
   if ((st = int_attr(g, n, "num_capsules", true, 0, 1, &p->num_caps, d)) != XDL_OK ||
       (st = int_attr(g, n, "capsule_dim", true, 0, 1, &p->caps_dim, d)) != XDL_OK ||
       (st = int_attr(g, n, "squash", false, 1, 0, &sq, d)) != XDL_OK)
@@ -229,7 +229,7 @@ XdlStatus caps_params(Graph *g, uint32_t n, CapsParams *p, Diag *d) {
     if ((st = check_attr_names(g, n, squash_attrs, d)) != XDL_OK) return st;
     const Tensor *x = sh_in(g, n, 0);
     if (!x || x->rank < 1) return sh_fail(g, n, d, "input must be a tensor of rank >= 1");
-    int64_t axis;
+    int64_t axis = -1;
     if ((st = int_attr(g, n, "axis", false, -1, INT64_MIN, &axis, d)) != XDL_OK) return st;
     if (!sh_axis(axis, x->rank, &p->axis))
       return sh_fail(g, n, d, "axis %lld is out of range for rank %d", (long long)axis, x->rank);

@@ -371,7 +371,7 @@ static void build_resnet50(Net *b) {
 /* Conv2dNormActivation: conv at "<path>.0" (BatchNorm folded), ReLU6 at "<path>.2". */
 static uint32_t conv_relu6(Net *b, const char *path, uint32_t x, int64_t cout, int64_t k,
                            int64_t s, int64_t groups) {
-  char p[96], q[96];
+  char p[128], q[128]; /* path comes from a 96-byte buffer */
   snprintf(p, sizeof p, "%s.0", path);
   snprintf(q, sizeof q, "%s.2", path);
   return relu6(b, q, conv(b, p, x, cout, k, s, (k - 1) / 2, groups));
