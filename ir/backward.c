@@ -1093,7 +1093,9 @@ static uint32_t bw_pad(Graph *g, uint32_t fwd, uint32_t x, const int64_t *before
   return bw_finish(g, id, d);
 }
 
-/* Slice: dX = dY padded with zeros back to X's extent (unit steps only). */
+/* Slice: with unit steps dX = dY padded with zeros back to X's extent; with any other step
+ * dX = SliceGrad(dY) {shape, starts, steps}, starts resolved to the first index taken on each
+ * axis as ONNX clamps it (as shape_slice does), so the internal op needs no clamping rules. */
 XdlStatus bwd_slice(Graph *g, uint32_t n, const uint32_t *grad_out, const bool *need_in,
                     uint32_t *grad_in, Diag *d) {
   uint32_t dy = grad_out[0], x = in_of(g, n, 0);
@@ -1106,29 +1108,49 @@ XdlStatus bwd_slice(Graph *g, uint32_t n, const uint32_t *grad_out, const bool *
       sh_int_list(g, n, "axes", 3, ax, &na, IR_MAX_RANK, d) < 0 ||
       sh_int_list(g, n, NULL, 4, sp, &nst, IR_MAX_RANK, d) < 0)
     return d->status;
-  int64_t before[IR_MAX_RANK] = {0}, after[IR_MAX_RANK] = {0};
+  int64_t first[IR_MAX_RANK], step[IR_MAX_RANK], xdims[IR_MAX_RANK];
+  bool unit = true;
+  memcpy(xdims, xt->dims, sizeof xdims);
+  for (int a = 0; a < r; a++) {
+    first[a] = 0;
+    step[a] = 1;
+  }
   for (int i = 0; i < ns; i++) {
     int a = i;
     if (na && !sh_axis(ax[i], r, &a)) return sh_fail(g, n, d, "bad axis");
-    if (nst && sp[i] != 1) return sh_fail(g, n, d, "no backward rule for steps other than 1");
-    int64_t dim = xt->dims[a], s = st_[i];
+    int64_t dim = xdims[a], s = st_[i], stp = nst ? sp[i] : 1;
+    if (stp == 0) return sh_fail(g, n, d, "step %d is 0", i);
     if (s < 0) s += dim;
-    if (s < 0) s = 0;
-    if (s > dim) s = dim;
-    before[a] = s;
+    if (stp > 0) s = s < 0 ? 0 : s > dim ? dim : s;
+    else s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
+    first[a] = s;
+    step[a] = stp;
+    unit = unit && stp == 1;
   }
+  if (!unit) {
+    uint32_t id = bw_start(g, n, OP_SLICE_GRAD, &dy, 1, 1, d);
+    if (id == IR_NONE || !ir_set_attr_ints(g, id, "shape", xdims, r) ||
+        !ir_set_attr_ints(g, id, "starts", first, r) ||
+        !ir_set_attr_ints(g, id, "steps", step, r))
+      return oom_or(d);
+    return (grad_in[0] = bw_finish(g, id, d)) == IR_NONE ? oom_or(d) : XDL_OK;
+  }
+  int64_t after[IR_MAX_RANK];
   for (int a = 0; a < r; a++)
-    after[a] = xt->dims[a] - before[a] - yt->dims[a];
-  return (grad_in[0] = bw_pad(g, n, dy, before, after, d)) == IR_NONE ? oom_or(d) : XDL_OK;
+    after[a] = xdims[a] - first[a] - yt->dims[a];
+  return (grad_in[0] = bw_pad(g, n, dy, first, after, d)) == IR_NONE ? oom_or(d) : XDL_OK;
 }
 
-/* Pad (constant mode): dX = the slice of dY that X occupies (non-negative pads only). */
+/* Pad: in constant mode with non-negative pads dX = the slice of dY that X occupies; in
+ * reflect, edge and wrap modes, or with negative (cropping) pads, dX = PadGrad(dY) {shape,
+ * pads, mode}, pads widened to two entries per axis, which sums every dY element back onto
+ * the X element it was copied from. */
 XdlStatus bwd_pad(Graph *g, uint32_t n, const uint32_t *grad_out, const bool *need_in,
                   uint32_t *grad_in, Diag *d) {
   uint32_t dy = grad_out[0], x = in_of(g, n, 0);
   if (dy == IR_NONE || !need_in[0]) return XDL_OK;
-  if (strcmp(ir_attr_string(g, n, "mode", "constant"), "constant") != 0)
-    return sh_fail(g, n, d, "no backward rule for reflect, edge or wrap padding");
+  char mode[16]; /* copied: the attribute store may move while nodes are added */
+  snprintf(mode, sizeof mode, "%s", ir_attr_string(g, n, "mode", "constant"));
   const Tensor *xt = tens(g, x);
   int r = xt->rank, np = 0, na = 0;
   int64_t pads[2 * IR_MAX_RANK], axes[IR_MAX_RANK];
@@ -1139,18 +1161,30 @@ XdlStatus bwd_pad(Graph *g, uint32_t n, const uint32_t *grad_out, const bool *ne
   if (na == 0)
     for (na = 0; na < r; na++)
       axes[na] = na;
-  int64_t starts[IR_MAX_RANK] = {0}, ends[IR_MAX_RANK], all[IR_MAX_RANK];
+  if (np != 2 * na) return sh_fail(g, n, d, "'pads' has %d entries for %d axes", np, na);
+  int64_t starts[IR_MAX_RANK] = {0}, ends[IR_MAX_RANK], all[IR_MAX_RANK], xdims[IR_MAX_RANK];
+  int64_t full[2 * IR_MAX_RANK] = {0};
+  bool cropping = false;
+  memcpy(xdims, xt->dims, sizeof xdims);
   for (int i = 0; i < r; i++) {
-    ends[i] = xt->dims[i];
+    ends[i] = xdims[i];
     all[i] = i;
   }
-  for (int i = 0; i < na && 2 * i < np; i++) {
+  for (int i = 0; i < na; i++) {
     int a;
     if (!sh_axis(axes[i], r, &a)) return sh_fail(g, n, d, "bad axis");
-    if (pads[i] < 0 || pads[i + na] < 0)
-      return sh_fail(g, n, d, "no backward rule for negative (cropping) pads");
+    cropping = cropping || pads[i] < 0 || pads[i + na] < 0;
+    full[a] = pads[i];
+    full[r + a] = pads[i + na];
     starts[a] = pads[i];
-    ends[a] = pads[i] + xt->dims[a];
+    ends[a] = pads[i] + xdims[a];
+  }
+  if (cropping || strcmp(mode, "constant") != 0) {
+    uint32_t id = bw_start(g, n, OP_PAD_GRAD, &dy, 1, 1, d);
+    if (id == IR_NONE || !ir_set_attr_ints(g, id, "shape", xdims, r) ||
+        !ir_set_attr_ints(g, id, "pads", full, 2 * r) || !ir_set_attr_string(g, id, "mode", mode))
+      return oom_or(d);
+    return (grad_in[0] = bw_finish(g, id, d)) == IR_NONE ? oom_or(d) : XDL_OK;
   }
   uint32_t res;
   if (opset_of(g) >= 10) {

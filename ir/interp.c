@@ -242,6 +242,8 @@ static InterpKernel kernel_of(OpKind op) {
   case OP_NORM_SCALE_GRAD: return ik_norm_scale_grad;
   case OP_DROPOUT_GRAD: return ik_dropout_grad;
   case OP_GATHER_GRAD: return ik_gather_grad;
+  case OP_SLICE_GRAD: return ik_slice_grad;
+  case OP_PAD_GRAD: return ik_pad_grad;
   case OP_SQUASH: return ik_squash;
   /* Gradient is expanded by the autodiff pass; PrimaryCaps, ConvCaps and ClassCaps by
    * capsule_lower: the interpreter runs the graphs those passes produce. */

@@ -220,19 +220,8 @@ XdlStatus ik_pad(Interp *ip, uint32_t n, Diag *d) {
   for (int64_t k = 0; k < y->n; k++, fold_next(ty->rank, ty->dims, idx)) {
     bool outside = false;
     for (int j = 0; j < tx->rank; j++) {
-      int64_t dim = tx->dims[j], i = idx[j] - before[j];
-      if (i < 0 || i >= dim) {
-        if (m == 0) outside = true;
-        else if (m == 2) i = i < 0 ? 0 : dim - 1;
-        else if (m == 3) i = ((i % dim) + dim) % dim;
-        else if (dim == 1) i = 0;
-        else {
-          int64_t period = 2 * (dim - 1);
-          i = ((i % period) + period) % period;
-          if (i >= dim) i = period - i;
-        }
-      }
-      in[j] = i;
+      in[j] = ik_pad_source(m, idx[j] - before[j], tx->dims[j]);
+      if (in[j] < 0) outside = true;
     }
     if (outside) vset(y, k, fill);
     else vcopy(y, k, x, fold_flat(tx, in));

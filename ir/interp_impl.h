@@ -50,6 +50,19 @@ static inline void vset(Value *dst, int64_t dk, double v) {
   if (dst->is_int) dst->i[dk] = (int64_t)v;
   else dst->f[dk] = v;
 }
+/* Pad's source index on an axis of size dim for i = output index - pads before: inside
+ * [0, dim) i itself; outside, mode 0 (constant) gives -1 (the fill), 1 (reflect) mirrors about
+ * the end elements, 2 (edge) clamps, 3 (wrap) takes i mod dim. Shared by Pad and PadGrad. */
+static inline int64_t ik_pad_source(int mode, int64_t i, int64_t dim) {
+  if (i >= 0 && i < dim) return i;
+  if (mode == 0) return -1;
+  if (mode == 2) return i < 0 ? 0 : dim - 1;
+  if (mode == 3) return ((i % dim) + dim) % dim;
+  if (dim == 1) return 0;
+  int64_t period = 2 * (dim - 1);
+  i = ((i % period) + period) % period;
+  return i >= dim ? period - i : i;
+}
 /* Integer-list attribute: its entries in out (at most max), the count, or -1 when absent. */
 int ik_attr_ints(const Interp *ip, uint32_t n, const char *name, int64_t *out, int max);
 /* An integer list given as attribute attr (older opsets) or as the values of input idx:
@@ -78,7 +91,7 @@ IK(ik_constant) IK(ik_constant_of_shape) IK(ik_range) IK(ik_resize)
 /* interp_train.c */
 IK(ik_sce_loss) IK(ik_sce_loss_grad) IK(ik_optimizer) IK(ik_reduce_to_shape) IK(ik_unary_grad)
 IK(ik_softmax_grad) IK(ik_norm_grad) IK(ik_norm_scale_grad) IK(ik_dropout_grad)
-IK(ik_gather_grad) IK(ik_squash)
+IK(ik_gather_grad) IK(ik_slice_grad) IK(ik_pad_grad) IK(ik_squash)
 #undef IK
 
 /* Loads the value of a tensor no node produces (ROLE_CONST/WEIGHT data, known values, external

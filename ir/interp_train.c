@@ -441,6 +441,57 @@ XdlStatus ik_gather_grad(Interp *ip, uint32_t n, Diag *d) {
   return XDL_OK;
 }
 
+/* SliceGrad(dY) {shape, starts, steps} -> dX: zeros but for dX[starts + j * steps] = dY[j]. */
+XdlStatus ik_slice_grad(Interp *ip, uint32_t n, Diag *d) {
+  const Tensor *ty = ik_tin(ip, n, 0), *tx = ik_tout(ip, n, 0);
+  const Value *dy = ik_in(ip, n, 0);
+  Value *dx = ik_out(ip, n, 0);
+  if (!dy || !dx) return ik_fail(ip, n, d, "needs dY");
+  int64_t starts[IR_MAX_RANK], steps[IR_MAX_RANK];
+  if (ik_attr_ints(ip, n, "starts", starts, IR_MAX_RANK) != tx->rank ||
+      ik_attr_ints(ip, n, "steps", steps, IR_MAX_RANK) != tx->rank)
+    return ik_fail(ip, n, d, "starts and steps need one entry per axis");
+  int64_t st[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
+  ik_strides(tx->rank, tx->dims, st);
+  for (int64_t k = 0; k < dx->n; k++) dx->f[k] = 0;
+  for (int64_t k = 0; k < dy->n; k++, fold_next(ty->rank, ty->dims, idx)) {
+    int64_t at = 0;
+    for (int a = 0; a < tx->rank; a++) at += (starts[a] + idx[a] * steps[a]) * st[a];
+    dx->f[at] = vf(dy, k);
+  }
+  return XDL_OK;
+}
+
+/* PadGrad(dY) {shape, pads, mode} -> dX: each dY element added onto the X element Pad copied
+ * it from (none for the constant fill). */
+XdlStatus ik_pad_grad(Interp *ip, uint32_t n, Diag *d) {
+  const Tensor *ty = ik_tin(ip, n, 0), *tx = ik_tout(ip, n, 0);
+  const Value *dy = ik_in(ip, n, 0);
+  Value *dx = ik_out(ip, n, 0);
+  if (!dy || !dx) return ik_fail(ip, n, d, "needs dY");
+  int r = tx->rank;
+  int64_t pads[2 * IR_MAX_RANK];
+  if (ik_attr_ints(ip, n, "pads", pads, 2 * IR_MAX_RANK) != 2 * r)
+    return ik_fail(ip, n, d, "pads need two entries per axis");
+  const char *mode = ir_attr_string(ip->g, n, "mode", "constant");
+  int m = strcmp(mode, "reflect") == 0 ? 1 : strcmp(mode, "edge") == 0 ? 2
+        : strcmp(mode, "wrap") == 0 ? 3 : 0;
+  int64_t st[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
+  ik_strides(r, tx->dims, st);
+  for (int64_t k = 0; k < dx->n; k++) dx->f[k] = 0;
+  for (int64_t k = 0; k < dy->n; k++, fold_next(ty->rank, ty->dims, idx)) {
+    int64_t at = 0;
+    bool outside = false;
+    for (int a = 0; a < r && !outside; a++) {
+      int64_t i = ik_pad_source(m, idx[a] - pads[a], tx->dims[a]);
+      if (i < 0) outside = true;
+      at += i * st[a];
+    }
+    if (!outside) dx->f[at] += vf(dy, k);
+  }
+  return XDL_OK;
+}
+
 /* ---- capsules ---- */
 
 /* Squash {axis}: v = |s|^2 / (1 + |s|^2) * s / |s| along axis (0 where |s| = 0). */

@@ -350,3 +350,64 @@ XdlStatus shape_gather_grad(Graph *g, uint32_t n, Diag *d) {
   if (!ints_attr(g, n, "shape", dims, &r, d)) return XDL_ERR_INPUT;
   return sh_set_out(g, n, 0, dy->dtype, r, dims, d);
 }
+
+/* ---- SliceGrad (internal) ----
+ * (dY) {shape, starts, steps} -> dX of `shape` (the sliced data's), one entry of starts and
+ * steps per axis, already resolved as Slice resolves them (starts = the first index taken,
+ * after ONNX's clamping; steps non-zero, negative ones walking backwards):
+ *   dX[starts + j * steps] = dY[j] for every index j of dY, and 0 at every other position.
+ * A non-zero step never maps two j to one position, so nothing is summed. */
+XdlStatus shape_slice_grad(Graph *g, uint32_t n, Diag *d) {
+  const Tensor *dy = req_in(g, n, 0, "dY", d);
+  if (!dy) return XDL_ERR_INPUT;
+  int64_t dims[IR_MAX_RANK], starts[IR_MAX_RANK], steps[IR_MAX_RANK];
+  int r, rs, rp;
+  if (!ints_attr(g, n, "shape", dims, &r, d) || !ints_attr(g, n, "starts", starts, &rs, d) ||
+      !ints_attr(g, n, "steps", steps, &rp, d))
+    return XDL_ERR_INPUT;
+  if (rs != r || rp != r || dy->rank != r)
+    return sh_fail(g, n, d, "shape, starts, steps and dY differ in rank");
+  for (int k = 0; k < r; k++) {
+    if (steps[k] == 0) return sh_fail(g, n, d, "step of axis %d is 0", k);
+    if (dy->dims[k] == 0) continue;
+    int64_t last;
+    if (!ir_mul_ok(dy->dims[k] - 1, steps[k], &last) || !ir_add_ok(last, starts[k], &last) ||
+        starts[k] < 0 || starts[k] >= dims[k] || last < 0 || last >= dims[k])
+      return sh_fail(g, n, d, "axis %d: dY positions fall outside the shape", k);
+  }
+  return sh_set_out(g, n, 0, dy->dtype, r, dims, d);
+}
+
+/* ---- PadGrad (internal) ----
+ * (dY) {shape, pads, mode} -> dX of `shape` (the padded data's); pads holds 2 * rank entries
+ * (all the befores, then all the afters, negative = cropped) with
+ * dY dims = shape + before + after. Every dY element at j is added onto the X element Pad
+ * copied it from: i = j - before on each axis, mapped back into [0, size) as `mode` says —
+ * "constant" drops positions outside (the fill), "edge" clamps, "wrap" takes i mod size,
+ * "reflect" mirrors about the end elements (period 2 * (size - 1); size 1 maps to 0). Several
+ * dY elements may land on one X element; their values are summed. */
+XdlStatus shape_pad_grad(Graph *g, uint32_t n, Diag *d) {
+  const Tensor *dy = req_in(g, n, 0, "dY", d);
+  if (!dy) return XDL_ERR_INPUT;
+  int64_t dims[IR_MAX_RANK];
+  int r;
+  if (!ints_attr(g, n, "shape", dims, &r, d)) return XDL_ERR_INPUT;
+  const Attr *p = ir_node_attr(g, n, "pads");
+  if (!p || p->kind != ATTR_INTS || p->n != 2 * r)
+    return sh_fail(g, n, d, "attribute 'pads' needs 2 * %d integers", r);
+  const char *mode = ir_attr_string(g, n, "mode", "constant");
+  bool constant = strcmp(mode, "constant") == 0;
+  if (!constant && strcmp(mode, "reflect") != 0 && strcmp(mode, "edge") != 0 &&
+      strcmp(mode, "wrap") != 0)
+    return sh_fail(g, n, d, "unknown mode '%s'", mode);
+  if (dy->rank != r) return sh_fail(g, n, d, "shape and dY differ in rank");
+  for (int k = 0; k < r; k++) {
+    int64_t want;
+    if (!ir_add_ok(dims[k], p->ints[k], &want) || !ir_add_ok(want, p->ints[r + k], &want) ||
+        want != dy->dims[k])
+      return sh_fail(g, n, d, "axis %d: shape plus pads is not dY's size", k);
+    if (!constant && dims[k] == 0 && dy->dims[k] > 0)
+      return sh_fail(g, n, d, "axis %d: cannot %s-pad an empty axis", k, mode);
+  }
+  return sh_set_out(g, n, 0, dy->dtype, r, dims, d);
+}
