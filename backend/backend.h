@@ -84,9 +84,16 @@ XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
 
 /* Exact path: replays the operand demand streams fold by fold (CALC epoch buffers, USER
  * prefetch windows, the OFMAP write buffer), reproducing every SCALE-Sim figure. Memory is
- * bounded by the SRAM sizes and the array/window dimensions. XDL_ERR_INTERNAL on OOM. */
+ * bounded by the SRAM sizes and the array/window dimensions, plus, for a USER window over an
+ * operand whose fetch stream holds each address once, one stream position per window set
+ * (operand words / ceil(B/100), at most 4M entries; beyond that the hash-set window is used).
+ * XDL_ERR_INTERNAL on OOM. */
 XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
                               SystolicResult *out, Diag *d);
+/* The same replay with the USER-mode window always kept as a hash set of resident addresses
+ * (the reference the position-range window is tested against). */
+XdlStatus systolic_eval_exact_hashed(const SystolicConfig *cfg, const SysLayer *layer,
+                                     SystolicResult *out, Diag *d);
 
 /* Costs one GEMM view {G, M, N, K} (Conv via im2col, Gemm, MatMul) exactly as SCALE-Sim costs
  * the equivalent GEMM topology row; exact selects the exact path. */

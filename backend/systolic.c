@@ -341,11 +341,18 @@ static uint64_t pow2_at_least(uint64_t n) {
 
 /* CALC-mode read buffer (README §6). Addresses fetched in the current epoch live in an open-
  * addressing set whose slots are stamped with the epoch, so forgetting the whole epoch at once
- * (SCALE-Sim's all-or-nothing buffer, not LRU) is one increment. */
+ * (SCALE-Sim's all-or-nothing buffer, not LRU) is one increment. Key and stamp share a slot (one
+ * cache line per probe); slots are picked by Fibonacci hashing (the top bits of addr * 2^64/phi),
+ * which spreads the streams' regular address patterns with short probe runs. */
+typedef struct EpochSlot {
+  int64_t key;
+  uint32_t stamp; /* epoch that inserted key; 0 = never used */
+} EpochSlot;
+
 typedef struct EpochBuf {
-  int64_t *keys;
-  uint32_t *stamps;
+  EpochSlot *slots;
   uint64_t mask;
+  int shift; /* 64 - log2(slots): Fibonacci hashing keeps the top bits of addr * golden */
   uint32_t epoch;
   int64_t set_words;   /* s = floor(B/100) */
   int64_t epoch_words; /* Q = 50 s */
@@ -359,26 +366,24 @@ static bool epoch_init(EpochBuf *b, int64_t sram_words) {
   b->set_words = sram_words / 100;
   b->epoch_words = 50 * b->set_words;
   uint64_t cap = pow2_at_least((uint64_t)b->epoch_words * 2);
-  b->keys = xdl_malloc(cap * sizeof *b->keys);
-  b->stamps = xdl_calloc(cap, sizeof *b->stamps);
+  b->shift = 64;
+  for (uint64_t c = cap; c > 1; c >>= 1) b->shift--;
+  b->slots = xdl_calloc(cap, sizeof *b->slots);
   b->mask = cap - 1;
   b->epoch = 1;
-  return b->keys && b->stamps;
+  return b->slots != NULL;
 }
 
-static void epoch_free(EpochBuf *b) {
-  xdl_free(b->keys);
-  xdl_free(b->stamps);
-}
+static void epoch_free(EpochBuf *b) { xdl_free(b->slots); }
 
 static void epoch_access(EpochBuf *b, int64_t cycle, int64_t addr) {
-  uint64_t h = hash64(addr) & b->mask;
-  while (b->stamps[h] == b->epoch) {
-    if (b->keys[h] == addr) return;
+  uint64_t h = ((uint64_t)addr * 0x9E3779B97F4A7C15ull) >> b->shift;
+  while (b->slots[h].stamp == b->epoch) {
+    if (b->slots[h].key == addr) return;
     h = (h + 1) & b->mask;
   }
-  b->keys[h] = addr;
-  b->stamps[h] = b->epoch;
+  b->slots[h].key = addr;
+  b->slots[h].stamp = b->epoch;
   b->adds++;
   if (++b->fill == b->epoch_words) {
     b->fill = 0;
@@ -464,8 +469,10 @@ typedef struct FetchStream {
   const Geom *g;
   SysOperand op;
   int64_t M, NC, block_rows;
+  int64_t used_last; /* columns used by the last strip; the rest of its columns are padding */
   bool diagonal;
   int64_t pos_d, pos_row; /* diagonal cursor (diag id, row) or linear index in pos_d */
+  int64_t memo_d, memo_before; /* stream_pos: last diagonal, cells before it (-1: none) */
 } FetchStream;
 
 static void stream_init(FetchStream *s, const Geom *g, SysOperand op) {
@@ -476,20 +483,24 @@ static void stream_init(FetchStream *s, const Geom *g, SysOperand op) {
   case DF_OS: /* ifmap: K x R per row fold; filter: K x C per column fold; both skewed */
     s->block_rows = g->K, s->NC = ifm ? g->R : g->C, s->M = (ifm ? g->Fr : g->Fc) * g->K;
     s->diagonal = true;
+    s->used_last = ifm ? g->ru_last : g->cu_last;
     break;
   case DF_WS: /* ifmap: P x R per row fold, skewed; filter: K x C per column fold */
     s->block_rows = ifm ? g->P : g->K, s->NC = ifm ? g->R : g->C;
     s->M = ifm ? g->Fr * g->P : g->Fc * g->K;
     s->diagonal = ifm;
+    s->used_last = ifm ? g->ru_last : g->cu_last;
     break;
   case DF_IS: /* ifmap: K x C per column fold; filter: N x R per row fold, skewed */
     s->block_rows = ifm ? g->K : g->N, s->NC = ifm ? g->C : g->R;
     s->M = ifm ? g->Fc * g->K : g->Fr * g->N;
     s->diagonal = !ifm;
+    s->used_last = ifm ? g->cu_last : g->ru_last;
     break;
   }
   s->pos_d = 0;
   s->pos_row = 0;
+  s->memo_d = -1;
 }
 
 static int64_t ifmap_addr(const Geom *g, int64_t p, int64_t k) {
@@ -561,18 +572,60 @@ static int64_t stream_next_valid(FetchStream *s) {
   }
 }
 
+/* Cells of an m x nc matrix on anti-diagonals 0 .. d-1 (diagonal e holds min(e+1, a, m+nc-1-e)
+ * cells, a = min(m, nc)), for 0 <= d <= m + nc - 1. */
+static int64_t diag_cells_before(int64_t d, int64_t m, int64_t nc) {
+  int64_t a = min64(m, nc), b = max64(m, nc);
+  if (d <= a) return d * (d + 1) / 2;
+  if (d <= b) return a * (a + 1) / 2 + (d - a) * a;
+  int64_t lo = m + nc - d; /* length of diagonal d-1 */
+  return a * (a + 1) / 2 + (b - a) * a + a * (a - 1) / 2 - lo * (lo - 1) / 2;
+}
+
+/* True if every address occurs at most once in the operand's fetch stream. Filter strips are
+ * disjoint; IFMAP im2col windows overlap (the same pixel twice) unless the filter is no taller /
+ * wider than the stride or there is a single output row / column. */
+static bool stream_injective(const FetchStream *s) {
+  const Geom *g = s->g;
+  if (s->op == SYS_FILTER) return true;
+  return (g->Fh <= g->Sh || g->Eh == 1) && (g->Fw <= g->Sw || g->Ew == 1);
+}
+
+/* Position (counting padding) in the fetch stream of stacked-matrix element (row, col). The
+ * replay knows the element of every request it generates: row = (the operand's fold index) *
+ * block_rows + (row within the strip), col = the array lane (see replay_put). */
+static inline int64_t stream_pos(FetchStream *s, int64_t row, int64_t col) {
+  if (!s->diagonal) return row * s->NC + col;
+  int64_t d = row + col; /* rows run from min(d, M-1) down within a diagonal */
+  if (d != s->memo_d) /* one demand row mostly reads one diagonal */
+    s->memo_d = d, s->memo_before = diag_cells_before(d, s->M, s->NC);
+  return s->memo_before + min64(d, s->M - 1) - row;
+}
+
 /* USER-mode read buffer: a window of n_active sets of the fetch stream is resident; a miss
  * moves it forward (circularly) by n_prefetch sets and costs one prefetch on the DRAM
  * timeline. SCALE-Sim oddity kept: the window only moves forward, so data that has left it is
- * found again only after a full lap of the stream (README §7). */
+ * found again only after a full lap of the stream (README §7).
+ *
+ * Two representations of the window, same answers. Ranged (the stream is injective and the
+ * set table is small): set i covers stream positions [bound[i], bound[i+1]) (bound[i] = position
+ * of the valid word of rank i*set_words), so the window is one circular range of positions, a
+ * request is a hit iff the stream position of the element it reads falls in it (the element
+ * is unique: the stream is injective), and a prefetch is O(1).
+ * Otherwise the resident addresses live in a hash multiset that two cursors walk set by set. */
 typedef struct WindowBuf {
   FetchStream tail, head; /* cursors at the first set in / first set after the window */
   int64_t tail_set, head_set;
   int64_t set_words, n_sets, n_active, n_prefetch, n_valid;
-  AddrCount win;
+  bool ranged;
+  int64_t *bound; /* ranged: n_sets + 1 stream positions; else NULL */
+  AddrCount win;  /* not ranged: resident addresses */
   int64_t bw, pf_lines, init_lines;
   int64_t dram_words, last_pf_cycle, n_prefetches;
 } WindowBuf;
+
+/* Largest set table of the ranged window (8 bytes each): beyond it, the hash walk. */
+enum { WINDOW_MAX_BOUNDS = 1 << 22 };
 
 /* Adds (dir = +1) or removes (-1) set number `set` read from cursor s. */
 static void window_walk_set(WindowBuf *b, FetchStream *s, int64_t set, int dir) {
@@ -585,19 +638,93 @@ static void window_walk_set(WindowBuf *b, FetchStream *s, int64_t set, int dir) 
   }
 }
 
-static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram_words,
-                        int64_t bw) {
-  memset(b, 0, sizeof *b);
-  stream_init(&b->tail, g, op);
-  int64_t a, n_elems = 0;
-  while (stream_next(&b->tail, &a)) {
-    n_elems++;
-    if (a != -1) b->n_valid++;
+/* Counts the stream's elements and valid words in one pass and, if want_bounds, records the
+ * position of every set's first valid word in b->bound (NULL if it would exceed
+ * WINDOW_MAX_BOUNDS entries). False on OOM. */
+static bool window_scan(WindowBuf *b, bool want_bounds, int64_t *n_elems) {
+  int64_t a, pos = 0, cap = 0;
+  b->bound = NULL;
+  stream_rewind(&b->tail);
+  for (; stream_next(&b->tail, &a); pos++) {
+    if (a == -1) continue;
+    if (want_bounds && b->n_valid % b->set_words == 0) {
+      int64_t i = b->n_valid / b->set_words;
+      if (i + 3 > WINDOW_MAX_BOUNDS) {
+        xdl_free(b->bound), b->bound = NULL, want_bounds = false;
+      } else {
+        if (i + 3 > cap) { /* room for sets i + 1 and the end sentinel i + 2 too */
+          cap = max64(4, 2 * (i + 3));
+          int64_t *nb = xdl_realloc(b->bound, (size_t)cap * sizeof *nb);
+          if (!nb) return false;
+          b->bound = nb;
+        }
+        b->bound[i] = pos;
+      }
+    }
+    b->n_valid++;
   }
   stream_rewind(&b->tail);
+  *n_elems = pos;
+  return true;
+}
+
+/* True if the only -1 elements of the stream are the padding columns [used_last, NC) of the
+ * last strip: always for FILTER, for IFMAP unless the last output row / column overhangs. */
+static bool stream_padding_only(const FetchStream *s) {
+  const Geom *g = s->g;
+  return s->op == SYS_FILTER || ((g->H - g->Fh) % g->Sh == 0 && (g->W - g->Fw) % g->Sw == 0);
+}
+
+/* window_scan without walking the elements, for a stream whose only padding is the last strip's
+ * rectangle rows [r0, M) x cols [u, NC) (stream_padding_only): a row-major stream maps valid
+ * rank v to its position directly; a diagonal one is walked a diagonal at a time, each being a
+ * valid run (rows above the rectangle's columns), a padding run, and a valid run. */
+static bool window_scan_fast(WindowBuf *b, int64_t *n_elems) {
+  const FetchStream *s = &b->tail;
+  int64_t M = s->M, NC = s->NC, u = s->used_last, r0 = M - s->block_rows, sw = b->set_words;
+  *n_elems = M * NC;
+  b->n_valid = M * NC - (M - r0) * (NC - u);
+  int64_t n_sets = b->n_valid / sw + 1, n_first = cdiv(b->n_valid, sw);
+  b->bound = NULL;
+  if (n_sets + 1 > WINDOW_MAX_BOUNDS) return true;
+  b->bound = xdl_malloc((size_t)(n_sets + 1) * sizeof *b->bound);
+  if (!b->bound) return false;
+  if (!s->diagonal) {
+    for (int64_t i = 0; i < n_first; i++) {
+      int64_t v = i * sw, top = r0 * NC; /* valid words before the last strip */
+      b->bound[i] = v < top ? v : top + (v - top) / u * NC + (v - top) % u;
+    }
+    return true;
+  }
+  int64_t i = 0, rank = 0, pos = 0; /* valid words / elements before diagonal d */
+  for (int64_t d = 0; d <= M + NC - 2 && i < n_first; d++) {
+    int64_t hi = min64(d, M - 1), lo = max64(0, d - NC + 1), len = hi - lo + 1;
+    int64_t pad_hi = min64(hi, d - u), pad_lo = max64(r0, lo); /* padding rows, descending */
+    int64_t above = hi - max64(pad_hi, pad_lo - 1), npad = max64(0, pad_hi - pad_lo + 1);
+    if (npad == 0) above = len;
+    while (i < n_first && i * sw < rank + len - npad) {
+      int64_t o = i * sw - rank; /* rank within the diagonal's valid words */
+      b->bound[i++] = pos + (o < above ? o : o + npad);
+    }
+    rank += len - npad, pos += len;
+  }
+  return true;
+}
+
+static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram_words,
+                        int64_t bw, bool allow_ranged) {
+  memset(b, 0, sizeof *b);
+  stream_init(&b->tail, g, op);
+  b->set_words = cdiv(sram_words, 100);
+  int64_t n_elems;
+  bool ranged = allow_ranged && stream_injective(&b->tail);
+  if (!(ranged && stream_padding_only(&b->tail) ? window_scan_fast(b, &n_elems)
+                                                 : window_scan(b, ranged, &n_elems))) {
+    xdl_free(b->bound);
+    return false;
+  }
   b->head = b->tail;
   int64_t active = cdiv(sram_words, 2), prefetch = sram_words - active;
-  b->set_words = cdiv(sram_words, 100);
   b->n_sets = b->n_valid / b->set_words + 1;
   b->n_active = min64(cdiv(active, b->set_words), b->n_sets);
   b->n_prefetch = min64(cdiv(prefetch, b->set_words), b->n_sets - b->n_active);
@@ -606,33 +733,58 @@ static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram
   b->init_lines = min64(cdiv(active, bw), cdiv(n_elems, bw));
   b->dram_words = b->init_lines * bw;
   b->last_pf_cycle = -1;
-  if (!addrcount_init(&b->win, (uint64_t)(b->n_active * b->set_words))) return false;
-  for (int64_t s = 0; s < b->n_active; s++) window_walk_set(b, &b->head, s, +1);
   b->tail_set = 0;
   b->head_set = b->n_active % b->n_sets;
+  b->ranged = b->bound != NULL;
+  if (b->ranged) {
+    /* Sets past the last valid word (at most the last, empty one) and the end sentinel start
+     * at the stream's end; the scan left room for both (last set + 3 entries). */
+    for (int64_t i = cdiv(b->n_valid, b->set_words); i <= b->n_sets; i++) b->bound[i] = n_elems;
+    return true;
+  }
+  if (!addrcount_init(&b->win, (uint64_t)(b->n_active * b->set_words))) return false;
+  for (int64_t s = 0; s < b->n_active; s++) window_walk_set(b, &b->head, s, +1);
   return true;
 }
 
-static void window_free(WindowBuf *b) { addrcount_free(&b->win); }
+static void window_free(WindowBuf *b) {
+  if (b->ranged) xdl_free(b->bound);
+  else addrcount_free(&b->win);
+}
 
 static void window_prefetch(WindowBuf *b) {
-  for (int64_t i = 0; i < b->n_prefetch; i++) {
-    window_walk_set(b, &b->tail, b->tail_set, -1);
-    b->tail_set = (b->tail_set + 1) % b->n_sets;
-    window_walk_set(b, &b->head, b->head_set, +1);
-    b->head_set = (b->head_set + 1) % b->n_sets;
+  if (b->ranged) {
+    b->tail_set = (b->tail_set + b->n_prefetch) % b->n_sets;
+    b->head_set = (b->head_set + b->n_prefetch) % b->n_sets;
+  } else {
+    for (int64_t i = 0; i < b->n_prefetch; i++) {
+      window_walk_set(b, &b->tail, b->tail_set, -1);
+      b->tail_set = (b->tail_set + 1) % b->n_sets;
+      window_walk_set(b, &b->head, b->head_set, +1);
+      b->head_set = (b->head_set + 1) % b->n_sets;
+    }
   }
   b->dram_words += b->pf_lines * b->bw;
   b->last_pf_cycle += b->pf_lines + 1; /* back-to-back on the DRAM timeline, 1-cycle latency */
   b->n_prefetches++;
 }
 
+/* Is address a (at stream position pos) resident? Ranged: pos lies in the window's circular
+ * range of sets [tail_set, tail_set + n_active). */
+static bool window_has(const WindowBuf *b, int64_t a, int64_t pos) {
+  if (!b->ranged) return addrcount_has(&b->win, a);
+  int64_t end = b->tail_set + b->n_active;
+  if (end <= b->n_sets) return pos >= b->bound[b->tail_set] && pos < b->bound[end];
+  return pos >= b->bound[b->tail_set] || pos < b->bound[end - b->n_sets];
+}
+
 /* Serves one demand row issued at cycle; returns the stall cycles it causes. */
-static int64_t window_service(WindowBuf *b, int64_t cycle, const int64_t *addrs, int n) {
+static int64_t window_service(WindowBuf *b, int64_t cycle, const int64_t *addrs,
+                              const int64_t *pos, int n) {
   int64_t offset = 1; /* hit latency */
   for (int i = 0; i < n; i++) {
     int64_t laps = 0;
-    while (!addrcount_has(&b->win, addrs[i])) {
+    while (!window_has(b, addrs[i], pos[i])) {
       if (b->n_prefetch == 0 || laps++ > b->n_sets / b->n_prefetch + 2) break;
       window_prefetch(b);
       int64_t pot = b->last_pf_cycle - (cycle + offset);
@@ -693,13 +845,29 @@ static void writebuf_close_line(WriteBuf *b) {
   b->line_fill = 0;
 }
 
-/* Writes n words issued at cycle; returns the stall cycles. */
+/* Appends m words to the open line, closing every line that fills. */
+static void writebuf_append(WriteBuf *b, int64_t m) {
+  b->free -= m;
+  b->line_fill += m;
+  while (b->line_fill >= b->w) {
+    writebuf_push(b, b->w);
+    b->line_fill -= b->w;
+  }
+}
+
+/* Writes n words issued at cycle; returns the stall cycles. Word by word, a word written while
+ * a drain runs stalls the row to the drain's end if it leaves no free space; one written with
+ * no drain running starts a drain if fewer than A words are free. Words between two such events
+ * only fill lines, so they are appended in one step. */
 static int64_t writebuf_service(WriteBuf *b, int64_t cycle, int64_t n) {
   int64_t cc = cycle;
-  for (int64_t i = 0; i < n; i++) {
-    b->free--;
-    if (++b->line_fill == b->w) writebuf_close_line(b);
-    if (cc < b->drain_end) {
+  while (n > 0) {
+    bool draining = cc < b->drain_end;
+    int64_t to_event = draining ? b->free : b->free - b->active + 1; /* words up to the event */
+    int64_t m = min64(n, max64(to_event, 1));
+    writebuf_append(b, m);
+    n -= m;
+    if (draining) {
       if (b->free <= 0) cc = b->drain_end;
     } else if (b->free < b->active) {
       writebuf_close_line(b);
@@ -726,7 +894,8 @@ typedef struct Replay {
   bool user;
   int64_t *k_dy, *k_dx, *k_off; /* per window position: filter row, column, address delta */
   int64_t *lane_y, *lane_x, *lane_base; /* per array lane: pixel origin of the fold */
-  int64_t *addrs;
+  int64_t *addrs, *pos; /* one demand row: addresses, their fetch-stream positions */
+  bool ranged[2];       /* USER mode with a ranged window: pos[] is needed */
   EpochBuf eb[2];
   WindowBuf wb[2];
   WriteBuf ob;
@@ -743,6 +912,13 @@ static void replay_set_lanes(Replay *rp, int64_t p0, int64_t n) {
   }
 }
 
+/* Records request n of operand o: address a, stacked-matrix element (row, col) of the fetch
+ * stream (README §7 strips: row = fold index * strip rows + row in the strip, col = lane). */
+static inline void replay_put(Replay *rp, int o, int n, int64_t a, int64_t row, int64_t col) {
+  rp->addrs[n] = a;
+  if (rp->ranged[o]) rp->pos[n] = stream_pos(&rp->wb[o].tail, row, col);
+}
+
 static inline int64_t replay_ifmap(const Replay *rp, int64_t y0, int64_t x0, int64_t base,
                                    int64_t k) {
   if (y0 + rp->k_dy[k] >= rp->g.H || x0 + rp->k_dx[k] >= rp->g.W) return -1;
@@ -752,33 +928,34 @@ static inline int64_t replay_ifmap(const Replay *rp, int64_t y0, int64_t x0, int
 /* Valid IFMAP addresses requested at local cycle t of fold (fc, fr), in lane order. */
 static int replay_gen_ifmap(Replay *rp, int64_t fc, int64_t fr, int64_t t) {
   const Geom *g = &rp->g;
+  const int o = SYS_IFMAP;
   int n = 0;
   int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C), a;
   switch (g->df) {
-  case DF_OS:
+  case DF_OS: /* lane j: pixel fr*R + j, window position t - j */
     for (int64_t j = max64(0, t - g->K + 1); j <= min64(ru - 1, t); j++)
       if ((a = replay_ifmap(rp, rp->lane_y[j], rp->lane_x[j], rp->lane_base[j], t - j)) >= 0)
-        rp->addrs[n++] = a;
+        replay_put(rp, o, n++, a, fr * g->K + t - j, j);
     break;
-  case DF_WS: {
+  case DF_WS: { /* lane j: window position fr*R + j, pixel t - R - j */
     int64_t jlo = max64(0, t - g->R - g->P + 1), jhi = min64(ru - 1, t - g->R);
     if (jlo > jhi) break;
     int64_t p = t - g->R - jlo, r = p / g->Ew, c = p % g->Ew;
-    for (int64_t j = jlo; j <= jhi; j++) {
+    for (int64_t j = jlo; j <= jhi; j++, p--) {
       int64_t y = r * g->Sh, x = c * g->Sw;
       if ((a = replay_ifmap(rp, y, x, (y * g->W + x) * g->Ch, fr * g->R + j)) >= 0)
-        rp->addrs[n++] = a;
+        replay_put(rp, o, n++, a, fr * g->P + p, j);
       if (--c < 0) c = g->Ew - 1, r--;
     }
     break;
   }
-  case DF_IS: {
+  case DF_IS: { /* lane j: pixel fc*C + j, window position fr*R + i */
     int64_t i = g->R - 1 - t;
     if (t >= g->R || i >= ru) break;
     for (int64_t j = 0; j < cu; j++)
       if ((a = replay_ifmap(rp, rp->lane_y[j], rp->lane_x[j], rp->lane_base[j],
                             fr * g->R + i)) >= 0)
-        rp->addrs[n++] = a;
+        replay_put(rp, o, n++, a, fc * g->K + fr * g->R + i, j);
     break;
   }
   }
@@ -788,23 +965,26 @@ static int replay_gen_ifmap(Replay *rp, int64_t fc, int64_t fr, int64_t t) {
 /* Filter addresses requested at local cycle t of fold (fc, fr), in lane order (all valid). */
 static int replay_gen_filter(Replay *rp, int64_t fc, int64_t fr, int64_t t) {
   const Geom *g = &rp->g;
+  const int o = SYS_FILTER;
   int n = 0;
   int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C);
   int64_t base = g->off[SYS_FILTER];
   switch (g->df) {
-  case DF_OS:
+  case DF_OS: /* lane j: filter fc*C + j, window position t - j */
     for (int64_t j = max64(0, t - g->K + 1); j <= min64(cu - 1, t); j++)
-      rp->addrs[n++] = base + (fc * g->C + j) * g->K + (t - j);
+      replay_put(rp, o, n++, base + (fc * g->C + j) * g->K + (t - j), fc * g->K + t - j, j);
     break;
-  case DF_WS: {
-    int64_t i = g->R - 1 - t;
+  case DF_WS: { /* lane j: filter fc*C + j, window position fr*R + i */
+    int64_t i = g->R - 1 - t, k = fr * g->R + i;
     if (t >= g->R || i >= ru) break;
-    for (int64_t j = 0; j < cu; j++) rp->addrs[n++] = base + (fc * g->C + j) * g->K + fr * g->R + i;
+    for (int64_t j = 0; j < cu; j++)
+      replay_put(rp, o, n++, base + (fc * g->C + j) * g->K + k, fc * g->K + k, j);
     break;
   }
-  case DF_IS:
+  case DF_IS: /* lane j: window position fr*R + j, filter t - R - j */
     for (int64_t j = max64(0, t - g->R - g->N + 1); j <= min64(ru - 1, t - g->R); j++)
-      rp->addrs[n++] = base + (t - g->R - j) * g->K + fr * g->R + j;
+      replay_put(rp, o, n++, base + (t - g->R - j) * g->K + fr * g->R + j,
+                 fr * g->N + t - g->R - j, j);
     break;
   }
   return n;
@@ -826,6 +1006,7 @@ static int64_t replay_count_ofmap(const Replay *rp, int64_t fc, int64_t fr, int6
 static void replay_free(Replay *rp) {
   xdl_free(rp->k_dy), xdl_free(rp->k_dx), xdl_free(rp->k_off);
   xdl_free(rp->lane_y), xdl_free(rp->lane_x), xdl_free(rp->lane_base), xdl_free(rp->addrs);
+  xdl_free(rp->pos);
   for (int o = 0; o < 2; o++) {
     if (rp->user) window_free(&rp->wb[o]);
     else epoch_free(&rp->eb[o]);
@@ -834,15 +1015,16 @@ static void replay_free(Replay *rp) {
 }
 
 static int64_t read_service(Replay *rp, int o, int64_t cycle, int n) {
-  if (rp->user) return window_service(&rp->wb[o], cycle, rp->addrs, n);
+  if (rp->user) return window_service(&rp->wb[o], cycle, rp->addrs, rp->pos, n);
   EpochBuf *b = &rp->eb[o];
   if (n > 0 && !b->seen) b->seen = true, b->first_cycle = cycle;
   for (int i = 0; i < n; i++) epoch_access(b, cycle, rp->addrs[i]);
   return 0;
 }
 
-XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
-                              SystolicResult *out, Diag *d) {
+/* The exact replay; ranged = false forces the hash-set USER window everywhere. */
+static XdlStatus eval_exact(const SystolicConfig *cfg, const SysLayer *layer, bool ranged,
+                            SystolicResult *out, Diag *d) {
   XdlStatus st = systolic_check(cfg, layer, d);
   if (st != XDL_OK) return st;
   Replay rp;
@@ -859,11 +1041,15 @@ XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
   rp.lane_x = xdl_malloc((size_t)lanes * sizeof(int64_t));
   rp.lane_base = xdl_malloc((size_t)lanes * sizeof(int64_t));
   rp.addrs = xdl_malloc((size_t)lanes * sizeof(int64_t));
-  bool ok = rp.k_dy && rp.k_dx && rp.k_off && rp.lane_y && rp.lane_x && rp.lane_base && rp.addrs;
+  rp.pos = xdl_malloc((size_t)lanes * sizeof(int64_t));
+  bool ok = rp.k_dy && rp.k_dx && rp.k_off && rp.lane_y && rp.lane_x && rp.lane_base &&
+            rp.addrs && rp.pos;
   int64_t words[2] = {cfg->ifmap_sram_words, cfg->filter_sram_words};
   for (int o = 0; o < 2 && ok; o++)
-    ok = rp.user ? window_init(&rp.wb[o], g, (SysOperand)o, words[o], cfg->dram_bw_words)
+    ok = rp.user ? window_init(&rp.wb[o], g, (SysOperand)o, words[o], cfg->dram_bw_words,
+                                   ranged)
                  : epoch_init(&rp.eb[o], words[o]);
+  for (int o = 0; o < 2 && ok; o++) rp.ranged[o] = rp.user && rp.wb[o].ranged;
   ok = ok && writebuf_init(&rp.ob, cfg->ofmap_sram_words, rp.user ? cfg->dram_bw_words : g->C);
   if (!ok) {
     st = diag_error(d, XDL_ERR_INTERNAL, "out of memory in the systolic replay");
@@ -929,6 +1115,16 @@ XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
 fail:
   replay_free(&rp);
   return st;
+}
+
+XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
+                              SystolicResult *out, Diag *d) {
+  return eval_exact(cfg, layer, true, out, d);
+}
+
+XdlStatus systolic_eval_exact_hashed(const SystolicConfig *cfg, const SysLayer *layer,
+                                     SystolicResult *out, Diag *d) {
+  return eval_exact(cfg, layer, false, out, d);
 }
 
 /* ------------------------------------------------------------------------------------------
