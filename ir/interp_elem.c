@@ -7,63 +7,22 @@
 
 #include "ir/interp_impl.h"
 
-/* ---- unary ---- */
-
-typedef struct UnaryArgs {
-  double alpha, beta, gamma;
-  bool has_lo, has_hi;
-  double lo, hi;
-} UnaryArgs;
-
-static double unary_f(OpKind op, double x, const UnaryArgs *a) {
-  switch (op) {
-  case OP_RELU: return x < 0 ? 0.0 : x;
-  case OP_LEAKY_RELU: return x < 0 ? a->alpha * x : x;
-  case OP_ELU: return x < 0 ? a->alpha * (exp(x) - 1.0) : x;
-  case OP_SELU: return a->gamma * (x <= 0 ? a->alpha * (exp(x) - 1.0) : x);
-  case OP_SIGMOID: return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
-  case OP_HARD_SIGMOID: return fmax(0.0, fmin(1.0, a->alpha * x + a->beta));
-  case OP_HARD_SWISH: return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
-  case OP_TANH: return tanh(x);
-  case OP_SOFTPLUS: return x > 30 ? x : log1p(exp(x));
-  case OP_CLIP:
-    if (a->has_lo && x < a->lo) x = a->lo;
-    if (a->has_hi && x > a->hi) x = a->hi;
-    return x;
-  case OP_ERF: return erf(x);
-  case OP_SQRT: return sqrt(x);
-  case OP_EXP: return exp(x);
-  case OP_LOG: return log(x);
-  case OP_NEG: return -x;
-  case OP_ABS: return fabs(x);
-  case OP_RECIPROCAL: return 1.0 / x;
-  default: return x;
-  }
-}
+/* ---- unary (the functions themselves are shape_elem.c's ir_unary_eval) ---- */
 
 XdlStatus ik_unary(Interp *ip, uint32_t n, Diag *d) {
   OpKind op = ip->g->nodes[n].op;
   const Value *x = ik_in(ip, n, 0);
   Value *y = ik_out(ip, n, 0);
   if (!x || !y) return ik_fail(ip, n, d, "needs input 0 and output 0");
-  UnaryArgs a = {0};
+  UnaryParams a;
+  ir_unary_attrs(ip->g, n, &a);
   switch (op) {
-  case OP_LEAKY_RELU: a.alpha = ir_attr_float(ip->g, n, "alpha", 0.01); break;
-  case OP_ELU: a.alpha = ir_attr_float(ip->g, n, "alpha", 1.0); break;
-  case OP_SELU:
-    a.alpha = ir_attr_float(ip->g, n, "alpha", 1.67326319217681884765625);
-    a.gamma = ir_attr_float(ip->g, n, "gamma", 1.05070102214813232421875);
-    break;
-  case OP_HARD_SIGMOID:
-    a.alpha = ir_attr_float(ip->g, n, "alpha", 0.2);
-    a.beta = ir_attr_float(ip->g, n, "beta", 0.5);
-    break;
   case OP_CLIP:
     /* Bounds: optional scalar inputs 1 and 2 (opset 11+), else attributes min/max. */
     for (int i = 1; i <= 2; i++) {
       const Value *b = ik_in(ip, n, i);
       bool *has = i == 1 ? &a.has_lo : &a.has_hi;
-      double *v = i == 1 ? &a.lo : &a.hi;
+      double *v = i == 1 ? &a.lo_f : &a.hi_f;
       const Attr *at = ir_node_attr(ip->g, n, i == 1 ? "min" : "max");
       if (b && b->n >= 1) {
         *has = true;
@@ -83,12 +42,12 @@ XdlStatus ik_unary(Interp *ip, uint32_t n, Diag *d) {
       else if (op == OP_NEG) v = (int64_t)(0 - (uint64_t)v);
       else if (op == OP_ABS) v = v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
       else if (op == OP_CLIP) {
-        if (a.has_lo && (double)v < a.lo) v = (int64_t)a.lo;
-        if (a.has_hi && (double)v > a.hi) v = (int64_t)a.hi;
-      } else v = (int64_t)unary_f(op, (double)v, &a);
+        if (a.has_lo && (double)v < a.lo_f) v = (int64_t)a.lo_f;
+        if (a.has_hi && (double)v > a.hi_f) v = (int64_t)a.hi_f;
+      } else v = (int64_t)ir_unary_eval(op, (double)v, &a);
       y->i[k] = v;
     } else {
-      y->f[k] = unary_f(op, x->f[k], &a);
+      y->f[k] = ir_unary_eval(op, x->f[k], &a);
     }
   }
   return XDL_OK;

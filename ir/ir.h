@@ -393,6 +393,20 @@ typedef struct CapsParams {
 XdlStatus caps_params(Graph *g, uint32_t n, CapsParams *p, Diag *d);
 
 /* ------------------------------------------------------------------------------------------
+ * shape_elem.c — the unary functions, shared by value folding and the interpreter.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct UnaryParams {
+  double alpha, beta, gamma; /* LeakyRelu/Elu/Selu/HardSigmoid attributes */
+  bool has_lo, has_hi;       /* Clip bounds (given as inputs or attributes) */
+  double lo_f, hi_f;
+  int64_t lo_i, hi_i;
+} UnaryParams;
+/* Reads node n's unary attributes with the ONNX spec's defaults (Clip bounds are not read). */
+void ir_unary_attrs(const Graph *g, uint32_t n, UnaryParams *p);
+/* f(x) of a unary elementwise op (Relu ... Reciprocal); x itself for ops without a function. */
+double ir_unary_eval(OpKind op, double x, const UnaryParams *p);
+
+/* ------------------------------------------------------------------------------------------
  * work.c — MACs, vector ops and GEMM views (definitions in ../shared/refdata/onnx/README.md).
  * ------------------------------------------------------------------------------------------ */
 struct GemmView {

@@ -11,28 +11,38 @@
 
 /* ---- unary ---- */
 
-/* Parameters of the unary functions that have attributes (defaults from the ONNX spec). */
-typedef struct UnaryParams {
-  double alpha, beta, gamma;
-  bool has_lo, has_hi; /* Clip bounds */
-  double lo_f, hi_f;
-  int64_t lo_i, hi_i;
-} UnaryParams;
+/* One definition of each unary function serves value folding here and the interpreter. */
+void ir_unary_attrs(const Graph *g, uint32_t n, UnaryParams *p) {
+  memset(p, 0, sizeof *p);
+  switch (g->nodes[n].op) {
+  case OP_LEAKY_RELU: p->alpha = ir_attr_float(g, n, "alpha", 0.01); break;
+  case OP_ELU: p->alpha = ir_attr_float(g, n, "alpha", 1.0); break;
+  case OP_SELU:
+    p->alpha = ir_attr_float(g, n, "alpha", 1.67326319217681884765625);
+    p->gamma = ir_attr_float(g, n, "gamma", 1.05070102214813232421875);
+    break;
+  case OP_HARD_SIGMOID:
+    p->alpha = ir_attr_float(g, n, "alpha", 0.2);
+    p->beta = ir_attr_float(g, n, "beta", 0.5);
+    break;
+  default: break;
+  }
+}
 
-static double unary_f(OpKind op, double x, const UnaryParams *p) {
+double ir_unary_eval(OpKind op, double x, const UnaryParams *a) {
   switch (op) {
   case OP_RELU: return x < 0 ? 0.0 : x;
-  case OP_LEAKY_RELU: return x < 0 ? p->alpha * x : x;
-  case OP_ELU: return x < 0 ? p->alpha * (exp(x) - 1.0) : x;
-  case OP_SELU: return p->gamma * (x <= 0 ? p->alpha * (exp(x) - 1.0) : x);
-  case OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
-  case OP_HARD_SIGMOID: return fmax(0.0, fmin(1.0, p->alpha * x + p->beta));
+  case OP_LEAKY_RELU: return x < 0 ? a->alpha * x : x;
+  case OP_ELU: return x < 0 ? a->alpha * (exp(x) - 1.0) : x;
+  case OP_SELU: return a->gamma * (x <= 0 ? a->alpha * (exp(x) - 1.0) : x);
+  case OP_SIGMOID: return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+  case OP_HARD_SIGMOID: return fmax(0.0, fmin(1.0, a->alpha * x + a->beta));
   case OP_HARD_SWISH: return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
   case OP_TANH: return tanh(x);
-  case OP_SOFTPLUS: return log1p(exp(x));
+  case OP_SOFTPLUS: return x > 30 ? x : log1p(exp(x));
   case OP_CLIP:
-    if (p->has_lo && x < p->lo_f) x = p->lo_f;
-    if (p->has_hi && x > p->hi_f) x = p->hi_f;
+    if (a->has_lo && x < a->lo_f) x = a->lo_f;
+    if (a->has_hi && x > a->hi_f) x = a->hi_f;
     return x;
   case OP_ERF: return erf(x);
   case OP_SQRT: return sqrt(x);
@@ -106,24 +116,10 @@ XdlStatus shape_unary(Graph *g, uint32_t n, Diag *d) {
   const Tensor *x = sh_in(g, n, 0);
   if (!x) return sh_fail(g, n, d, "missing input 0");
   OpKind op = g->nodes[n].op;
-  UnaryParams p = {0};
+  UnaryParams p;
+  ir_unary_attrs(g, n, &p);
   bool foldable = true;
-  switch (op) {
-  case OP_LEAKY_RELU: p.alpha = ir_attr_float(g, n, "alpha", 0.01); break;
-  case OP_ELU: p.alpha = ir_attr_float(g, n, "alpha", 1.0); break;
-  case OP_SELU:
-    p.alpha = ir_attr_float(g, n, "alpha", 1.67326319217681884765625);
-    p.gamma = ir_attr_float(g, n, "gamma", 1.05070102214813232421875);
-    break;
-  case OP_HARD_SIGMOID:
-    p.alpha = ir_attr_float(g, n, "alpha", 0.2);
-    p.beta = ir_attr_float(g, n, "beta", 0.5);
-    break;
-  case OP_CLIP:
-    if (!clip_bounds(g, n, &p, &foldable, d)) return d->status;
-    break;
-  default: break;
-  }
+  if (op == OP_CLIP && !clip_bounds(g, n, &p, &foldable, d)) return d->status;
   XdlStatus st = sh_set_out(g, n, 0, x->dtype, x->rank, x->dims, d);
   if (st != XDL_OK) return st;
   Tensor *o = fold_out(g, n, 0);
@@ -139,7 +135,7 @@ XdlStatus shape_unary(Graph *g, uint32_t n, Diag *d) {
     double *fv = fold_fbuf(g, o);
     if (!fv) return fold_oom(d);
     for (int64_t k = 0; k < numel; k++)
-      fv[k] = fold_float_round(o->dtype, unary_f(op, fold_f(x, k), &p));
+      fv[k] = fold_float_round(o->dtype, ir_unary_eval(op, fold_f(x, k), &p));
     o->fvals = fv;
   }
   return XDL_OK;
