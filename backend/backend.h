@@ -84,10 +84,11 @@ XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
 
 /* Exact path: replays the operand demand streams fold by fold (CALC epoch buffers, USER
  * prefetch windows, the OFMAP write buffer), reproducing every SCALE-Sim figure. Memory is
- * bounded by the SRAM sizes and the array/window dimensions, plus, for a USER window over an
- * operand whose fetch stream holds each address once, one stream position per window set
- * (operand words / ceil(B/100), at most 4M entries; beyond that the hash-set window is used).
- * XDL_ERR_INTERNAL on OOM. */
+ * bounded by the SRAM sizes and the array/window dimensions, never by the operand or layer
+ * size: a USER window over an operand whose fetch stream holds each address once keeps only
+ * the stream positions bounding its own sets (at most 51, in a fixed ring; the next ones are
+ * computed in closed form or by a walk of the stream as the window advances), any other USER
+ * window a hash set of its resident addresses (O(active SRAM words)). XDL_ERR_INTERNAL on OOM. */
 XdlStatus systolic_eval_exact(const SystolicConfig *cfg, const SysLayer *layer,
                               SystolicResult *out, Diag *d);
 /* The same replay with the USER-mode window always kept as a hash set of resident addresses

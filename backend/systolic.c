@@ -607,25 +607,36 @@ static inline int64_t stream_pos(FetchStream *s, int64_t row, int64_t col) {
  * timeline. SCALE-Sim oddity kept: the window only moves forward, so data that has left it is
  * found again only after a full lap of the stream (README §7).
  *
- * Two representations of the window, same answers. Ranged (the stream is injective and the
- * set table is small): set i covers stream positions [bound[i], bound[i+1]) (bound[i] = position
- * of the valid word of rank i*set_words), so the window is one circular range of positions, a
- * request is a hit iff the stream position of the element it reads falls in it (the element
- * is unique: the stream is injective), and a prefetch is O(1).
- * Otherwise the resident addresses live in a hash multiset that two cursors walk set by set. */
+ * Two representations of the window, same answers. Ranged (the stream is injective): set i
+ * covers stream positions [bound(i), bound(i+1)) (bound(i) = position of the valid word of
+ * rank i*set_words, the stream's length past the last valid word), so the window is one
+ * circular range of positions [lo, hi), a request is a hit iff the stream position of the
+ * element it reads falls in it (the element is unique: the stream is injective), and a hit
+ * test is O(1). Only the boundaries of the window's own sets are ever known: when the only
+ * padding is the last strip's (stream_padding_only), lo and hi are recomputed in closed form
+ * at each prefetch (O(log(M + NC))); otherwise a cursor walks the stream once per lap, ahead
+ * of the window, and a ring keeps the boundaries of sets tail_set .. tail_set + n_active.
+ * Otherwise the resident addresses live in a hash multiset that two cursors walk set by set.
+ * Memory is O(sets in the window) = O(1) (n_active <= 50: a set holds ceil(B/100) words, the
+ * active half ceil(B/2) <= 50 * ceil(B/100)) or, hashed, O(active SRAM words), whatever the
+ * operand's size. */
+enum { WINDOW_RING = 64 }; /* > n_active + 1 (n_active <= 50, see above) */
+
 typedef struct WindowBuf {
-  FetchStream tail, head; /* cursors at the first set in / first set after the window */
+  FetchStream tail, head; /* hashed: cursors at the first set in / first set after the window;
+                           * ranged: tail for stream_pos, head the boundary walk's cursor */
   int64_t tail_set, head_set;
-  int64_t set_words, n_sets, n_active, n_prefetch, n_valid;
-  bool ranged;
-  int64_t *bound; /* ranged: n_sets + 1 stream positions; else NULL */
+  int64_t set_words, n_sets, n_active, n_prefetch, n_valid, n_elems;
+  bool ranged, closed;      /* ranged window; its boundaries in closed form (else walked) */
+  int64_t lo, hi;           /* ranged: resident positions [lo, hi), or [lo, end) + [0, hi) */
+  bool wrap;                /* ... when the window wraps past the stream's end */
+  int64_t k_tail;           /* ranged: sets the window's tail has moved (tail_set = mod n_sets) */
+  int64_t walk_set, walk_pos, walk_rank; /* walk: next set to bound, head's position / rank */
+  int64_t ring[WINDOW_RING]; /* walk: bound of absolute set k (k_tail .. k_tail + n_active) */
   AddrCount win;  /* not ranged: resident addresses */
   int64_t bw, pf_lines, init_lines;
   int64_t dram_words, last_pf_cycle, n_prefetches;
 } WindowBuf;
-
-/* Largest set table of the ranged window (8 bytes each): beyond it, the hash walk. */
-enum { WINDOW_MAX_BOUNDS = 1 << 22 };
 
 /* Adds (dir = +1) or removes (-1) set number `set` read from cursor s. */
 static void window_walk_set(WindowBuf *b, FetchStream *s, int64_t set, int dir) {
@@ -638,34 +649,14 @@ static void window_walk_set(WindowBuf *b, FetchStream *s, int64_t set, int dir) 
   }
 }
 
-/* Counts the stream's elements and valid words in one pass and, if want_bounds, records the
- * position of every set's first valid word in b->bound (NULL if it would exceed
- * WINDOW_MAX_BOUNDS entries). False on OOM. */
-static bool window_scan(WindowBuf *b, bool want_bounds, int64_t *n_elems) {
-  int64_t a, pos = 0, cap = 0;
-  b->bound = NULL;
+/* Counts the stream's elements and valid words in one pass (no storage). */
+static void window_scan(WindowBuf *b) {
+  int64_t a, pos = 0;
   stream_rewind(&b->tail);
-  for (; stream_next(&b->tail, &a); pos++) {
-    if (a == -1) continue;
-    if (want_bounds && b->n_valid % b->set_words == 0) {
-      int64_t i = b->n_valid / b->set_words;
-      if (i + 3 > WINDOW_MAX_BOUNDS) {
-        xdl_free(b->bound), b->bound = NULL, want_bounds = false;
-      } else {
-        if (i + 3 > cap) { /* room for sets i + 1 and the end sentinel i + 2 too */
-          cap = max64(4, 2 * (i + 3));
-          int64_t *nb = xdl_realloc(b->bound, (size_t)cap * sizeof *nb);
-          if (!nb) return false;
-          b->bound = nb;
-        }
-        b->bound[i] = pos;
-      }
-    }
-    b->n_valid++;
-  }
+  for (; stream_next(&b->tail, &a); pos++)
+    if (a != -1) b->n_valid++;
   stream_rewind(&b->tail);
-  *n_elems = pos;
-  return true;
+  b->n_elems = pos;
 }
 
 /* True if the only -1 elements of the stream are the padding columns [used_last, NC) of the
@@ -675,40 +666,80 @@ static bool stream_padding_only(const FetchStream *s) {
   return s->op == SYS_FILTER || ((g->H - g->Fh) % g->Sh == 0 && (g->W - g->Fw) % g->Sw == 0);
 }
 
-/* window_scan without walking the elements, for a stream whose only padding is the last strip's
- * rectangle rows [r0, M) x cols [u, NC) (stream_padding_only): a row-major stream maps valid
- * rank v to its position directly; a diagonal one is walked a diagonal at a time, each being a
- * valid run (rows above the rectangle's columns), a padding run, and a valid run. */
-static bool window_scan_fast(WindowBuf *b, int64_t *n_elems) {
+/* window_scan in closed form for a stream_padding_only stream, whose only padding is the last
+ * strip's rectangle rows [M - block_rows, M) x cols [used_last, NC). */
+static void window_scan_fast(WindowBuf *b) {
   const FetchStream *s = &b->tail;
-  int64_t M = s->M, NC = s->NC, u = s->used_last, r0 = M - s->block_rows, sw = b->set_words;
-  *n_elems = M * NC;
-  b->n_valid = M * NC - (M - r0) * (NC - u);
-  int64_t n_sets = b->n_valid / sw + 1, n_first = cdiv(b->n_valid, sw);
-  b->bound = NULL;
-  if (n_sets + 1 > WINDOW_MAX_BOUNDS) return true;
-  b->bound = xdl_malloc((size_t)(n_sets + 1) * sizeof *b->bound);
-  if (!b->bound) return false;
+  b->n_elems = s->M * s->NC;
+  b->n_valid = s->M * s->NC - s->block_rows * (s->NC - s->used_last);
+}
+
+/* Valid words on anti-diagonals 0 .. d-1 of a stream_padding_only diagonal stream: all cells
+ * minus those of the padding rectangle, itself an (M - r0) x (NC - u) matrix whose diagonal 0
+ * is the stream's diagonal r0 + u. */
+static int64_t diag_valid_before(const FetchStream *s, int64_t d) {
+  int64_t r0 = s->M - s->block_rows, u = s->used_last, mr = s->M - r0, nr = s->NC - u;
+  int64_t all = diag_cells_before(d, s->M, s->NC);
+  if (nr == 0) return all;
+  int64_t e = min64(max64(d - r0 - u, 0), mr + nr - 1);
+  return all - diag_cells_before(e, mr, nr);
+}
+
+/* Stream position of the valid word of rank v (0 <= v < n_valid) of a stream_padding_only
+ * stream. Row-major: valid words run straight up to the last strip, whose rows hold used_last
+ * each. Diagonal: the diagonal holding rank v is found by bisection on the closed-form count of
+ * valid words before a diagonal; within it the valid words are a run (the rows above the
+ * padding rectangle's columns), the padding run, and a valid run. */
+static int64_t stream_valid_pos(const FetchStream *s, int64_t v) {
+  int64_t M = s->M, NC = s->NC, u = s->used_last, r0 = M - s->block_rows;
   if (!s->diagonal) {
-    for (int64_t i = 0; i < n_first; i++) {
-      int64_t v = i * sw, top = r0 * NC; /* valid words before the last strip */
-      b->bound[i] = v < top ? v : top + (v - top) / u * NC + (v - top) % u;
-    }
-    return true;
+    int64_t top = r0 * NC; /* valid words before the last strip */
+    return v < top ? v : top + (v - top) / u * NC + (v - top) % u;
   }
-  int64_t i = 0, rank = 0, pos = 0; /* valid words / elements before diagonal d */
-  for (int64_t d = 0; d <= M + NC - 2 && i < n_first; d++) {
-    int64_t hi = min64(d, M - 1), lo = max64(0, d - NC + 1), len = hi - lo + 1;
-    int64_t pad_hi = min64(hi, d - u), pad_lo = max64(r0, lo); /* padding rows, descending */
-    int64_t above = hi - max64(pad_hi, pad_lo - 1), npad = max64(0, pad_hi - pad_lo + 1);
-    if (npad == 0) above = len;
-    while (i < n_first && i * sw < rank + len - npad) {
-      int64_t o = i * sw - rank; /* rank within the diagonal's valid words */
-      b->bound[i++] = pos + (o < above ? o : o + npad);
-    }
-    rank += len - npad, pos += len;
+  int64_t dlo = 0, dhi = M + NC - 2; /* largest d with diag_valid_before(d) <= v */
+  while (dlo < dhi) {
+    int64_t mid = dlo + (dhi - dlo + 1) / 2;
+    if (diag_valid_before(s, mid) <= v) dlo = mid;
+    else dhi = mid - 1;
   }
-  return true;
+  int64_t d = dlo, o = v - diag_valid_before(s, d); /* rank within the diagonal's valid words */
+  int64_t hi = min64(d, M - 1), lo = max64(0, d - NC + 1), len = hi - lo + 1;
+  int64_t pad_hi = min64(hi, d - u), pad_lo = max64(r0, lo); /* padding rows, descending */
+  int64_t above = hi - max64(pad_hi, pad_lo - 1), npad = max64(0, pad_hi - pad_lo + 1);
+  if (npad == 0) above = len;
+  return diag_cells_before(d, M, NC) + (o < above ? o : o + npad);
+}
+
+/* bound(set) in closed form (b->closed). */
+static int64_t window_bound_closed(const WindowBuf *b, int64_t set) {
+  int64_t v = set * b->set_words;
+  return v < b->n_valid ? stream_valid_pos(&b->tail, v) : b->n_elems;
+}
+
+/* bound(walk_set) by walking the head cursor on to the set's first valid word; walk_set then
+ * moves on, circularly (set 0 rewinds the cursor). Called for consecutive sets only. */
+static int64_t window_bound_walk(WindowBuf *b) {
+  int64_t set = b->walk_set, v = set * b->set_words, a;
+  b->walk_set = (set + 1) % b->n_sets;
+  if (set == 0) stream_rewind(&b->head), b->walk_pos = 0, b->walk_rank = 0;
+  if (v >= b->n_valid) return b->n_elems;
+  for (;; b->walk_pos++) {
+    if (!stream_next(&b->head, &a)) return b->n_elems; /* unreachable: v < n_valid */
+    if (a != -1 && b->walk_rank++ == v) return b->walk_pos++;
+  }
+}
+
+/* Sets [lo, hi) from tail_set (the window holds sets tail_set .. tail_set + n_active - 1). */
+static void window_set_range(WindowBuf *b) {
+  int64_t end = b->tail_set + b->n_active;
+  b->wrap = end > b->n_sets;
+  if (b->closed) {
+    b->lo = window_bound_closed(b, b->tail_set);
+    b->hi = end == b->n_sets ? b->n_elems : window_bound_closed(b, end % b->n_sets);
+  } else {
+    b->lo = b->ring[b->k_tail % WINDOW_RING];
+    b->hi = end == b->n_sets ? b->n_elems : b->ring[(b->k_tail + b->n_active) % WINDOW_RING];
+  }
 }
 
 static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram_words,
@@ -716,13 +747,10 @@ static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram
   memset(b, 0, sizeof *b);
   stream_init(&b->tail, g, op);
   b->set_words = cdiv(sram_words, 100);
-  int64_t n_elems;
   bool ranged = allow_ranged && stream_injective(&b->tail);
-  if (!(ranged && stream_padding_only(&b->tail) ? window_scan_fast(b, &n_elems)
-                                                 : window_scan(b, ranged, &n_elems))) {
-    xdl_free(b->bound);
-    return false;
-  }
+  b->closed = ranged && stream_padding_only(&b->tail);
+  if (b->closed) window_scan_fast(b);
+  else window_scan(b);
   b->head = b->tail;
   int64_t active = cdiv(sram_words, 2), prefetch = sram_words - active;
   b->n_sets = b->n_valid / b->set_words + 1;
@@ -730,32 +758,38 @@ static bool window_init(WindowBuf *b, const Geom *g, SysOperand op, int64_t sram
   b->n_prefetch = min64(cdiv(prefetch, b->set_words), b->n_sets - b->n_active);
   b->bw = bw;
   b->pf_lines = cdiv(prefetch, bw);
-  b->init_lines = min64(cdiv(active, bw), cdiv(n_elems, bw));
+  b->init_lines = min64(cdiv(active, bw), cdiv(b->n_elems, bw));
   b->dram_words = b->init_lines * bw;
   b->last_pf_cycle = -1;
   b->tail_set = 0;
   b->head_set = b->n_active % b->n_sets;
-  b->ranged = b->bound != NULL;
+  b->ranged = ranged && b->n_active + 1 <= WINDOW_RING; /* always (n_active <= 50) */
   if (b->ranged) {
-    /* Sets past the last valid word (at most the last, empty one) and the end sentinel start
-     * at the stream's end; the scan left room for both (last set + 3 entries). */
-    for (int64_t i = cdiv(b->n_valid, b->set_words); i <= b->n_sets; i++) b->bound[i] = n_elems;
+    if (!b->closed) /* the boundaries of sets 0 .. n_active */
+      for (int64_t k = 0; k <= b->n_active; k++) b->ring[k] = window_bound_walk(b);
+    window_set_range(b);
     return true;
   }
+  b->closed = false;
+  b->head = b->tail;
   if (!addrcount_init(&b->win, (uint64_t)(b->n_active * b->set_words))) return false;
   for (int64_t s = 0; s < b->n_active; s++) window_walk_set(b, &b->head, s, +1);
   return true;
 }
 
 static void window_free(WindowBuf *b) {
-  if (b->ranged) xdl_free(b->bound);
-  else addrcount_free(&b->win);
+  if (!b->ranged) addrcount_free(&b->win);
 }
 
 static void window_prefetch(WindowBuf *b) {
   if (b->ranged) {
+    if (!b->closed) /* the walk bounds the sets entering the window; the ring drops those left */
+      for (int64_t j = 1; j <= b->n_prefetch; j++)
+        b->ring[(b->k_tail + b->n_active + j) % WINDOW_RING] = window_bound_walk(b);
+    b->k_tail += b->n_prefetch;
     b->tail_set = (b->tail_set + b->n_prefetch) % b->n_sets;
     b->head_set = (b->head_set + b->n_prefetch) % b->n_sets;
+    window_set_range(b);
   } else {
     for (int64_t i = 0; i < b->n_prefetch; i++) {
       window_walk_set(b, &b->tail, b->tail_set, -1);
@@ -770,12 +804,11 @@ static void window_prefetch(WindowBuf *b) {
 }
 
 /* Is address a (at stream position pos) resident? Ranged: pos lies in the window's circular
- * range of sets [tail_set, tail_set + n_active). */
+ * range of positions. */
 static bool window_has(const WindowBuf *b, int64_t a, int64_t pos) {
   if (!b->ranged) return addrcount_has(&b->win, a);
-  int64_t end = b->tail_set + b->n_active;
-  if (end <= b->n_sets) return pos >= b->bound[b->tail_set] && pos < b->bound[end];
-  return pos >= b->bound[b->tail_set] || pos < b->bound[end - b->n_sets];
+  if (!b->wrap) return pos >= b->lo && pos < b->hi;
+  return pos >= b->lo || pos < b->hi;
 }
 
 /* Serves one demand row issued at cycle; returns the stall cycles it causes. */
