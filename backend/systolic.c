@@ -25,6 +25,7 @@ typedef struct Geom {
   int64_t Fr, Fc, F;       /* row folds, column folds, folds */
   int64_t L;               /* cycles per fold */
   int64_t ru_last, cu_last; /* rows / columns used by the last row / column fold */
+  bool overhang;           /* some window reaches past the IFMAP edge (README §1) */
   Dataflow df;
   int64_t off[SYS_N_OPERANDS];
 } Geom;
@@ -87,6 +88,7 @@ static bool geom_init(Geom *g, const SystolicConfig *cfg, const SysLayer *l) {
   /* SCALE-Sim oddity: ceil, not floor+1, so overhanging windows are simulated (README §1). */
   g->Eh = cdiv(g->H - g->Fh + g->Sh, g->Sh);
   g->Ew = cdiv(g->W - g->Fw + g->Sw, g->Sw);
+  g->overhang = (g->Eh - 1) * g->Sh + g->Fh > g->H || (g->Ew - 1) * g->Sw + g->Fw > g->W;
   int64_t t;
   if (!ir_mul_ok(g->Eh, g->Ew, &g->P) || !ir_mul_ok(g->Fh, g->Fw, &t) ||
       !ir_mul_ok(t, g->Ch, &g->K))
@@ -146,6 +148,7 @@ static int64_t first_valid_k(const Geom *g, int64_t p, int64_t kk) {
  * each class in the range is enough: candidates hi-1, hi-2, the last pixel of the last column
  * before hi and its left neighbour, and the two last pixels before the last output row. */
 static int64_t max_valid_pk(const Geom *g, int64_t plo, int64_t phi, int64_t klo, int64_t khi) {
+  if (!g->overhang) return phi > plo && khi > klo ? phi - 1 + khi - 1 : -1; /* all valid */
   int64_t q = (phi - 1) - ((phi - 1) % g->Ew) - 1;
   if ((phi - 1) % g->Ew == g->Ew - 1) q = phi - 1;
   int64_t c[6] = {phi - 1, phi - 2, q, q - 1, g->Ew * (g->Eh - 1) - 1, g->Ew * (g->Eh - 1) - 2};
@@ -270,6 +273,10 @@ static void closed_sram_cycles(const Geom *g, SystolicResult *r) {
     for (int64_t f = g->F - 1; f >= 0; f--) {
       int64_t fc = f / g->Fr, fr = f % g->Fr, k0 = fr * g->R, p0 = fc * g->C, imin = INT64_MAX;
       int64_t ru = used(fr, g->Fr, g->Sr, g->R), cu = used(fc, g->Fc, g->Sc, g->C);
+      if (!g->overhang) { /* every window position of every pixel is valid: row 0 reads */
+        stop = f * g->L + g->R;
+        break;
+      }
       n = first_pixel_candidates(g, p0, p0 + cu, cand);
       for (int i = 0; i < n; i++) {
         int64_t k = first_valid_k(g, cand[i], k0);
@@ -1792,6 +1799,13 @@ static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
   int64_t foot = axis_footprint(g->H, g->Fh, g->Sh, g->Eh) *
                  axis_footprint(g->W, g->Fw, g->Sw, g->Ew) * g->Ch;
   if (foot < q) return foot;
+  bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
+  if (!overlap) {
+    /* Every word is read once per sweep (GEMMs among others), and a sweep requests all foot
+     * >= Q distinct words between two reads of one word, so an epoch boundary always falls
+     * in between: every request misses, exactly. */
+    return foot * (g->df == DF_IS ? 1 : g->Fc);
+  }
   double adds, ambiguous;
   if (!user && step_ifmap_reads(g, q, &adds)) return (int64_t)(adds + 0.5);
   int64_t reuse = fast_ifmap_reads(g, q, &ambiguous);
