@@ -1170,6 +1170,27 @@ XdlStatus systolic_eval_exact_hashed(const SystolicConfig *cfg, const SysLayer *
 /* ------------------------------------------------------------------------------------------
  * Fast path: closed forms plus a fold-level reuse model of the CALC buffers.
  * ------------------------------------------------------------------------------------------ */
+/* Requests a fold issues before its local cycle u when each of n lanes issues len requests on
+ * consecutive cycles, lane j from cycle shift + j on (the skewed streams of README §3): lane j
+ * contributes clamp(u - shift - j, 0, len). */
+static int64_t skewed_before(int64_t u, int64_t n, int64_t len, int64_t shift) {
+  int64_t a = u - shift;
+  if (a <= 0) return 0;
+  int64_t full = min64(n, max64(0, a - len + 1)), part = min64(n, a); /* lanes [full, part) */
+  return full * len + (part - full) * a - (full + part - 1) * (part - full) / 2;
+}
+
+/* Local cycle of request number pos (0-based, cycle then lane order) of such a stream. */
+static int64_t skewed_cycle(int64_t pos, int64_t n, int64_t len, int64_t shift) {
+  int64_t lo = shift, hi = shift + len + n - 1; /* the request is issued in [lo, hi) */
+  while (hi - lo > 1) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (skewed_before(mid, n, len, shift) > pos) hi = mid;
+    else lo = mid;
+  }
+  return lo;
+}
+
 /* Fold-level model of a CALC read buffer fed with a sequence of strips: each strip is an
  * ordered list of d distinct addresses, read whole by a fold, disjoint from other strips, read
  * in the same order every time. Under those conditions the epoch replay collapses to O(1) per
@@ -1206,9 +1227,21 @@ static void strip_read(StripModel *m, int64_t id, int64_t d, int64_t f) {
   m->x = d - tail;
 }
 
-/* Cycle of position pos of a strip of len addresses read during fold f (linear estimate). */
+/* Cycle of position pos of a filter strip of len addresses read during fold f: os feeds K
+ * window positions to each of len/K columns from cycle j on, is N filters to each of len/N
+ * rows from cycle R + j on (README §3). */
 static int64_t strip_cycle(const Geom *g, int64_t f, int64_t pos, int64_t len) {
-  return f * g->L + (len > 0 ? pos * (g->L - g->R - g->C) / len : 0);
+  int64_t per_lane = g->df == DF_OS ? g->K : g->N;
+  return f * g->L + skewed_cycle(pos, len / per_lane, per_lane, g->df == DF_OS ? 0 : g->R);
+}
+
+/* Cycle of the ws filter read number t: every word once, fold by fold (column folds outer),
+ * each fold loading its ru rows bottom row first, one row of cu words per cycle from R - ru. */
+static int64_t ws_filter_cycle(const Geom *g, int64_t t) {
+  int64_t fc = min64(g->Fc - 1, t / (g->K * g->C)), cu = used(fc, g->Fc, g->Sc, g->C);
+  int64_t rem = t - fc * g->K * g->C, fr = min64(g->Fr - 1, rem / (g->R * cu));
+  int64_t ru = used(fr, g->Fr, g->Sr, g->R);
+  return (fc * g->Fr + fr) * g->L + g->R - ru + (rem - fr * g->R * cu) / cu;
 }
 
 /* k consecutive reads of strip id (d >= Q words) in folds f0 .. f0+k-1, in O(1): each misses
@@ -1238,8 +1271,7 @@ static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   int64_t kn = g->K * g->N;
   if (g->df == DF_WS) { /* every filter word is read exactly once */
     m.adds = kn;
-    m.n_triggers = m.adds / q;
-    m.last_trigger_fold = g->F - 1, m.last_trigger_len = 1;
+    m.n_triggers = m.adds / q; /* the last boundary's cycle: ws_filter_cycle */
   } else if (g->df == DF_OS || g->Fr == 1) {
     /* One strip per column fold (os), or the single strip of all of K x N (is, Fr = 1). */
     int64_t n_strips = g->df == DF_OS ? g->Fc : 1, reads = g->df == DF_OS ? g->Fr : g->Fc, i0 = 0;
@@ -1273,7 +1305,9 @@ static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   if (m.n_triggers > 0) {
     r->dram_start_cycle[SYS_FILTER] = r->sram_start_cycle[SYS_FILTER] - 1 - cdiv(q, 10);
     r->dram_stop_cycle[SYS_FILTER] =
-        strip_cycle(g, m.last_trigger_fold, m.last_trigger_pos, m.last_trigger_len) + 1;
+        (g->df == DF_WS ? ws_filter_cycle(g, m.n_triggers * q - 1)
+                        : strip_cycle(g, m.last_trigger_fold, m.last_trigger_pos,
+                                      m.last_trigger_len)) + 1;
   } else {
     r->dram_start_cycle[SYS_FILTER] = -cdiv(cdiv(m.adds, s) * s, 10);
     r->dram_stop_cycle[SYS_FILTER] = -1;
@@ -1824,28 +1858,46 @@ static void fast_ifmap_dram(const Geom *g, int64_t q, bool user, SystolicResult 
   r->dram_words[SYS_IFMAP] = adds;
   int64_t s = q / 50;
   if (adds >= q) {
-    r->dram_start_cycle[SYS_IFMAP] = r->sram_start_cycle[SYS_IFMAP] - 1 - cdiv(q, 10);
-    r->dram_stop_cycle[SYS_IFMAP] = r->sram_stop_cycle[SYS_IFMAP];
+    /* The last epoch boundary falls at the (adds - adds mod Q)-th DRAM read; with the reads
+     * spread evenly over the IFMAP requests' span, that is this far into it. */
+    int64_t first = r->sram_start_cycle[SYS_IFMAP] - 1, last = r->sram_stop_cycle[SYS_IFMAP] - 1;
+    double at = (double)(adds - adds % q) / (double)adds;
+    r->dram_start_cycle[SYS_IFMAP] = first - cdiv(q, 10);
+    r->dram_stop_cycle[SYS_IFMAP] = first + (int64_t)(at * (double)(last - first)) + 1;
   } else {
     r->dram_start_cycle[SYS_IFMAP] = -cdiv(cdiv(adds, s) * s, 10);
     r->dram_stop_cycle[SYS_IFMAP] = -1;
   }
 }
 
-/* OFMAP: every valid output word once per row fold (ws/is re-write partial sums); drains start
- * once more than D words are waiting and end after the layer. */
+/* Cycle of OFMAP write number w (0-based) of the stall-free schedule: the fold holding it
+ * (column folds outer, each writing its outputs once per row fold), then the local cycle:
+ * lane j (array column) writes its len words from cycle shift + j on. */
+static int64_t ofmap_write_cycle(const Geom *g, int64_t w) {
+  int64_t per_col = g->df == DF_OS ? g->P : g->Fr * g->T; /* words per column of a column fold */
+  int64_t fc = min64(g->Fc - 1, w / (per_col * g->C)), cu = used(fc, g->Fc, g->Sc, g->C);
+  int64_t rem = w - fc * per_col * g->C, fr, len, shift;
+  if (g->df == DF_OS) {
+    fr = min64(g->Fr - 1, rem / (g->R * cu));
+    len = used(fr, g->Fr, g->Sr, g->R), shift = g->T - 1 + g->R - len;
+    rem -= fr * g->R * cu;
+  } else {
+    fr = min64(g->Fr - 1, rem / (g->T * cu));
+    len = g->T, shift = 2 * g->R - 1;
+    rem -= fr * g->T * cu;
+  }
+  return (fc * g->Fr + fr) * g->L + skewed_cycle(rem, cu, len, shift);
+}
+
+/* OFMAP: every valid output word once per row fold (ws/is re-write partial sums); the first
+ * drain starts with the write that leaves more than D words waiting, the rest end after the
+ * layer. */
 static void fast_ofmap_dram(const Geom *g, int64_t ofmap_words, int64_t w, SystolicResult *r) {
   int64_t words = g->df == DF_OS ? g->P * g->N : g->Fr * g->P * g->N;
   int64_t d = ofmap_words - cdiv(ofmap_words, 2);
   r->dram_words[SYS_OFMAP] = words;
   int64_t total = r->total_cycles;
-  if (words <= d) {
-    r->dram_start_cycle[SYS_OFMAP] = total;
-  } else {
-    int64_t first = r->sram_start_cycle[SYS_OFMAP];
-    int64_t span = r->sram_stop_cycle[SYS_OFMAP] - first + 1;
-    r->dram_start_cycle[SYS_OFMAP] = first + (int64_t)((double)span * (double)(d + 1) / words);
-  }
+  r->dram_start_cycle[SYS_OFMAP] = words <= d ? total : ofmap_write_cycle(g, d);
   int64_t left = words % (d > 0 ? d : 1);
   r->dram_stop_cycle[SYS_OFMAP] = total + cdiv(left > 0 ? left : d, w) - 1;
 }
