@@ -1170,25 +1170,23 @@ XdlStatus systolic_eval_exact_hashed(const SystolicConfig *cfg, const SysLayer *
 /* ------------------------------------------------------------------------------------------
  * Fast path: closed forms plus a fold-level reuse model of the CALC buffers.
  * ------------------------------------------------------------------------------------------ */
-/* Requests a fold issues before its local cycle u when each of n lanes issues len requests on
- * consecutive cycles, lane j from cycle shift + j on (the skewed streams of README §3): lane j
- * contributes clamp(u - shift - j, 0, len). */
-static int64_t skewed_before(int64_t u, int64_t n, int64_t len, int64_t shift) {
-  int64_t a = u - shift;
-  if (a <= 0) return 0;
-  int64_t full = min64(n, max64(0, a - len + 1)), part = min64(n, a); /* lanes [full, part) */
-  return full * len + (part - full) * a - (full + part - 1) * (part - full) / 2;
+/* Largest t with t(t+1)/2 <= x (x >= 0): the square root, corrected for rounding. */
+static int64_t tri_root(int64_t x) {
+  int64_t t = (int64_t)((sqrt(8.0 * (double)x + 1) - 1) / 2);
+  while (t > 0 && t * (t + 1) / 2 > x) t--;
+  while ((t + 1) * (t + 2) / 2 <= x) t++;
+  return t;
 }
 
-/* Local cycle of request number pos (0-based, cycle then lane order) of such a stream. */
+/* Local cycle of request number pos (0-based, cycle then lane order) of a skewed stream (README
+ * §3): n lanes each issue len requests on consecutive cycles, lane j from cycle shift + j on.
+ * Requests per cycle rise 1, 2, .., m - 1 (m = min(n, len)), stay at m, then fall back to 1:
+ * invert the ramps by triangular roots, the plateau by a division. */
 static int64_t skewed_cycle(int64_t pos, int64_t n, int64_t len, int64_t shift) {
-  int64_t lo = shift, hi = shift + len + n - 1; /* the request is issued in [lo, hi) */
-  while (hi - lo > 1) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (skewed_before(mid, n, len, shift) > pos) hi = mid;
-    else lo = mid;
-  }
-  return lo;
+  int64_t m = min64(n, len), ramp = m * (m - 1) / 2, flat = (n + len - 1 - 2 * (m - 1)) * m;
+  if (pos < ramp) return shift + tri_root(pos);
+  if (pos < ramp + flat) return shift + m - 1 + (pos - ramp) / m;
+  return shift + n + len - 2 - tri_root(n * len - 1 - pos); /* the falling ramp, mirrored */
 }
 
 /* Fold-level model of a CALC read buffer fed with a sequence of strips: each strip is an
