@@ -1649,11 +1649,13 @@ static bool step_ifmap_reads(const Geom *g, int64_t q, double *adds_out) {
  * it (later pixels reach it at earlier kernel positions); if that pixel is outside the block,
  * by the earliest-raster reader of the latest earlier block holding one; otherwise never in
  * this sweep (a previous sweep is always more than Q additions ago). Each (block, kernel
- * position) step becomes a list of reuse classes for epoch_sim_step. The classification is per
- * pixel, O(block * Fh * Fw) per block, so the replay is capped at OSF_BUDGET pixel-steps: short
- * sweeps are replayed whole (up to two; later sweeps repeat the second), long ones as their
- * first blocks plus a window in the middle whose epoch length gives the steady miss rate of
- * the rest. The cost is bounded by the cap, independent of the layer size. */
+ * position) step becomes a list of reuse classes for epoch_sim_step, counted by runs of
+ * pixels that share a class (a few per output row of the block, see osf_row), so a step costs
+ * O(rows of the block + Fw/Sw) rather than O(block). The replay is capped at OSF_BUDGET
+ * pixel-steps: short sweeps are replayed whole (up to two; later sweeps repeat the second),
+ * long ones as their first blocks plus a window in the middle whose epoch length gives the
+ * steady miss rate of the rest. The cost is bounded by the cap, independent of the layer
+ * size. */
 enum { OSF_CLASSES_MAX = 64, OSF_BUDGET = 32768, OSF_FOLDS_MAX = 256 };
 #define OSF_AMBIGUOUS 0.02 /* share of uncertain reuse above which the fold replay runs */
 
@@ -1691,67 +1693,148 @@ static int64_t os_requests_before(const Geom *g, int64_t p) {
   return rows * cols_all + vr * axis_prefix(g->W, g->Fw, g->Sw, g->Ew, c);
 }
 
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* One (block, kernel position) step of the replay: the block's pixels [p0, p1) (rows r0 to
+ * the row of p1 - 1, which ends at column c_last), the reader offsets of kernel position
+ * (a, b), and the reuse classes collected so far. Folds before lo count as never read. */
+typedef struct OsfStep {
+  const Geom *g;
+  int64_t blk, lo, p0, p1, r0, c0, c_last, a, b, a_lo, a_hi, b_lo, b_hi, nsteps;
+  const double *base;
+  double now, per_step, tol, ch;
+  double cnt[OSF_CLASSES_MAX], dist[OSF_CLASSES_MAX], first;
+  int nc;
+} OsfStep;
+
+/* Classifies pixel c of output row r at kernel position (a, b) and the pixels after it up to
+ * cv that share its class (a reuse inside the block, a reuse of an earlier block at one
+ * distance, or a first read); adds them and returns the last one. */
+static int64_t osf_pixels(OsfStep *st, int64_t r, int64_t c, int64_t cv) {
+  const Geom *g = st->g;
+  int64_t Ew = g->Ew, p = r * Ew + c, p0 = st->p0, lo = st->lo, blk = st->blk;
+  /* Readers of the word (y, x): output rows [rlo, rhi] x columns [clo, chi]. */
+  int64_t rhi = min64(g->Eh - 1, r + st->a_hi), rlo = max64(0, r + st->a_lo);
+  int64_t chi = min64(Ew - 1, c + st->b_hi), clo = max64(0, c + st->b_lo);
+  int64_t np = -1, back = 0;
+  if (c < chi) np = p + 1, back = g->Sw;
+  else if (r < rhi) np = (r + 1) * Ew + clo, back = g->Sh * g->Fw - (c - clo) * g->Sw;
+  if (np >= 0 && np < st->p1) {
+    osf_add(st->cnt, st->dist, &st->nc, st->ch, (double)back * st->per_step, st->tol);
+    return c;
+  }
+  /* From here on, with b < Sw (chi = c) and an unclipped window column (clo = c + b_lo), the
+   * pixels to the right share this one's class while the reader row rr, the reader fold ff
+   * and its first reader row pr stay: each moves monotonically with c, so the run ends where
+   * the first of them changes. */
+  bool runs = st->b_hi == 0 && c + st->b_lo >= 0;
+  int64_t e = runs ? cv : c;
+  /* Latest earlier fold holding a reader: the one of the largest reader before p0 (row r0 if
+   * column clo of row r0 precedes p0, else row r0 - 1). */
+  int64_t rr = min64(rhi, clo < st->c0 ? st->r0 : st->r0 - 1);
+  if (rr < rlo) { /* rr only falls as c grows */
+    st->first += st->ch * (double)(e - c + 1);
+    return e;
+  }
+  int64_t pp = min64(rr * Ew + chi, p0 - 1), ff = pp / blk;
+  if (runs) {
+    e = min64(e, p0 - 1 - rr * Ew - st->b_lo); /* rr stays */
+    if ((ff + 1) * blk <= p0 - 1) e = min64(e, (ff + 1) * blk - 1 - rr * Ew); /* ff stays */
+  }
+  if (ff < lo) {
+    st->first += st->ch * (double)(e - c + 1);
+    return e;
+  }
+  /* Its last read of the word: the fold's earliest-raster reader. */
+  int64_t flo = ff * blk, m = cdiv(max64(0, flo - chi), Ew), pr = max64(rlo, m);
+  int64_t cc = max64(clo, flo - pr * Ew);
+  if (cc > clo) e = c; /* the reader column depends on c */
+  else if (m > rlo) e = min64(e, flo - (m - 1) * Ew - 1); /* pr stays */
+  int64_t y = r * g->Sh + st->a, x = c * g->Sw + st->b;
+  int64_t sidx = (y - pr * g->Sh) * g->Fw + (x - cc * g->Sw);
+  const double *base = st->base;
+  double fl = base[ff + 1 - lo] - base[ff - lo];
+  osf_add(st->cnt, st->dist, &st->nc, st->ch * (double)(e - c + 1),
+          st->now - (base[ff - lo] + (double)sidx * fl / (double)st->nsteps), st->tol);
+  return e;
+}
+
+/* Pixels [ca, cv] of output row r at the current kernel position. Runs whose class is known
+ * without looking at each pixel are counted at once: the right neighbour's read Sw positions
+ * earlier (same block, same row), the next row's read (same block, window column unclipped),
+ * and first reads of rows too far below the block start for any earlier block to read the
+ * word. The rest (block edges, row starts) go pixel by pixel. */
+static void osf_row(OsfStep *st, int64_t r, int64_t ca, int64_t cv, bool last_row) {
+  const Geom *g = st->g;
+  int64_t Ew = g->Ew;
+  if (st->b_hi >= 1) { /* right neighbour in the block: c < Ew - 1 and p + 1 < p1 */
+    int64_t h_end = min64(min64(cv, Ew - 2), last_row ? st->c_last - 1 : Ew - 2);
+    if (h_end >= ca) {
+      osf_add(st->cnt, st->dist, &st->nc, st->ch * (double)(h_end - ca + 1),
+              (double)g->Sw * st->per_step, st->tol);
+      ca = h_end + 1;
+    }
+    for (int64_t c = ca; c <= cv; c++) c = osf_pixels(st, r, c, cv);
+    return;
+  }
+  /* No right neighbour reads the word before: the next row's reader, if in the block. */
+  int64_t v_lo = ca, v_hi = ca - 1;
+  if (st->a_hi >= 1 && r < g->Eh - 1) {
+    v_lo = max64(ca, -st->b_lo);
+    v_hi = min64(cv, st->p1 - 1 - (r + 1) * Ew - st->b_lo);
+    if (v_hi >= v_lo)
+      osf_add(st->cnt, st->dist, &st->nc, st->ch * (double)(v_hi - v_lo + 1),
+              (double)(g->Sh * g->Fw + st->b_lo * g->Sw) * st->per_step, st->tol);
+  }
+  /* Rows below r0 - a_lo: every earlier block lies above the word's first reader row. */
+  bool deep = r + st->a_lo > st->r0;
+  for (int64_t c = ca; c <= cv; c++) {
+    if (c >= v_lo && c <= v_hi) {
+      c = v_hi;
+      continue;
+    }
+    if (deep && c >= v_lo) { /* the rest of the row misses its in-block reader */
+      int64_t n = cv - c + 1 - (v_hi >= c ? v_hi - c + 1 : 0);
+      st->first += st->ch * (double)n;
+      break;
+    }
+    c = osf_pixels(st, r, c, c < v_lo ? v_lo - 1 : cv);
+  }
+}
+
 /* Replays folds [fa, fb) of one sweep through e and returns their misses; base[f - lo] holds
  * fold f's start time (requests) for folds [lo, fb]. Reads whose previous read lies before
  * fold lo count as first reads. */
-static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 static double osf_window(const Geom *g, int64_t blk, EpochSim *e, int64_t lo, int64_t fa,
                          int64_t fb, const double *base) {
-  int64_t nsteps = g->Fh * g->Fw, Ew = g->Ew;
-  double ch = (double)g->Ch, all = 0, tol = e->q / 512; /* distances closer than tol merge */
+  int64_t Ew = g->Ew;
+  OsfStep st = {.g = g, .blk = blk, .lo = lo, .base = base, .nsteps = g->Fh * g->Fw,
+                .tol = e->q / 512, .ch = (double)g->Ch}; /* distances closer than tol merge */
+  double all = 0;
   for (int64_t f = fa; f < fb; f++) {
-    int64_t p0 = f * blk, p1 = min64(g->P, p0 + blk), r0 = p0 / Ew, c0 = p0 % Ew;
-    double fbase = base[f - lo], per_step = (base[f + 1 - lo] - fbase) / (double)nsteps;
-    double tt = fbase;
+    st.p0 = f * blk, st.p1 = min64(g->P, st.p0 + blk);
+    st.r0 = st.p0 / Ew, st.c0 = st.p0 % Ew, st.c_last = (st.p1 - 1) % Ew;
+    int64_t r0 = st.r0, rl = (st.p1 - 1) / Ew;
+    double fbase = base[f - lo], tt = fbase;
+    st.per_step = (base[f + 1 - lo] - fbase) / (double)st.nsteps;
     for (int64_t a = 0, s = 0; a < g->Fh; a++) {
       /* Word rows y = r*Sh + a: readers are output rows [r + a_lo, r + a_hi], clipped. */
-      int64_t a_hi = a / g->Sh, a_lo = floor_div(a - g->Fh + g->Sh, g->Sh);
+      st.a = a, st.a_hi = a / g->Sh, st.a_lo = floor_div(a - g->Fh + g->Sh, g->Sh);
       int64_t rmax = (g->H - 1 - a) / g->Sh; /* last output row whose row a is inside */
       for (int64_t b = 0; b < g->Fw; b++, s++) {
-        int64_t b_hi = b / g->Sw, b_lo = floor_div(b - g->Fw + g->Sw, g->Sw);
+        st.b = b, st.b_hi = b / g->Sw, st.b_lo = floor_div(b - g->Fw + g->Sw, g->Sw);
         int64_t cmax = (g->W - 1 - b) / g->Sw;
-        double cnt[OSF_CLASSES_MAX], dist[OSF_CLASSES_MAX], first = 0, nval = 0;
-        double now = fbase + (double)s * per_step;
-        int nc = 0;
-        for (int64_t p = p0, r = r0, c = c0; p < p1; p++) {
-          int64_t rr_ = r, cc_ = c;
-          if (++c == Ew) c = 0, r++;
-          if (rr_ > rmax || cc_ > cmax) continue;
-          nval++;
-          /* Readers of the word (y, x): output rows [rlo, rhi] x columns [clo, chi]. */
-          int64_t rhi = min64(g->Eh - 1, rr_ + a_hi), rlo = max64(0, rr_ + a_lo);
-          int64_t chi = min64(Ew - 1, cc_ + b_hi), clo = max64(0, cc_ + b_lo);
-          int64_t np = -1, back = 0;
-          if (cc_ < chi) np = p + 1, back = g->Sw;
-          else if (rr_ < rhi) np = (rr_ + 1) * Ew + clo, back = g->Sh * g->Fw - (cc_ - clo) * g->Sw;
-          if (np >= 0 && np < p1) {
-            osf_add(cnt, dist, &nc, ch, (double)back * per_step, tol);
-            continue;
-          }
-          /* Latest earlier fold holding a reader: the one of the largest reader before p0. */
-          int64_t rr = min64(rhi, floor_div(p0 - 1 - clo, Ew));
-          if (rr < rlo) {
-            first += ch;
-            continue;
-          }
-          int64_t pp = min64(rr * Ew + chi, p0 - 1), ff = pp / blk;
-          if (ff < lo) {
-            first += ch;
-            continue;
-          }
-          /* Its last read of the word: the fold's earliest-raster reader. */
-          int64_t flo = ff * blk, pr = max64(rlo, cdiv(max64(0, flo - chi), Ew));
-          int64_t cc = max64(clo, flo - pr * Ew);
-          int64_t y = rr_ * g->Sh + a, x = cc_ * g->Sw + b;
-          int64_t sidx = (y - pr * g->Sh) * g->Fw + (x - cc * g->Sw);
-          double fl = base[ff + 1 - lo] - base[ff - lo];
-          osf_add(cnt, dist, &nc, ch, now - (base[ff - lo] + (double)sidx * fl / (double)nsteps),
-                  tol);
+        st.now = fbase + (double)s * st.per_step, st.first = 0, st.nc = 0;
+        double nval = 0;
+        for (int64_t r = r0; r <= rl && r <= rmax; r++) {
+          int64_t ca = r == r0 ? st.c0 : 0, cv = min64(r == rl ? st.c_last : Ew - 1, cmax);
+          if (cv < ca) continue;
+          nval += (double)(cv - ca + 1);
+          osf_row(&st, r, ca, cv, r == rl);
         }
-        double dur = nval * ch;
+        double dur = nval * st.ch;
         if (dur <= 0) continue;
-        all += epoch_sim_step(e, tt, dur, first, cnt, dist, nc);
+        all += epoch_sim_step(e, tt, dur, st.first, st.cnt, st.dist, st.nc);
         tt += dur;
       }
     }
