@@ -1933,18 +1933,38 @@ static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
   return reuse;
 }
 
+/* Cycle of IFMAP request number t (0-based, schedule order) when every request is valid (no
+ * overhanging window): folds in order (column folds outer); os feeds K window positions to each
+ * of ru rows from cycle j on, ws P pixels to each of ru rows from cycle R + j on, is loads its
+ * ru x cu block bottom row first from cycle R - ru on (README §3). */
+static int64_t ifmap_request_cycle(const Geom *g, int64_t t) {
+  if (g->df == DF_IS) {
+    int64_t fc = min64(g->Fc - 1, t / (g->K * g->C)), cu = used(fc, g->Fc, g->Sc, g->C);
+    int64_t rem = t - fc * g->K * g->C, fr = min64(g->Fr - 1, rem / (g->R * cu));
+    int64_t ru = used(fr, g->Fr, g->Sr, g->R);
+    return (fc * g->Fr + fr) * g->L + g->R - ru + (rem - fr * g->R * cu) / cu;
+  }
+  int64_t per_sweep = g->P * g->K, fc = min64(g->Fc - 1, t / per_sweep), rem = t - fc * per_sweep;
+  int64_t fr = min64(g->Fr - 1, rem / (g->R * g->T)), ru = used(fr, g->Fr, g->Sr, g->R);
+  return (fc * g->Fr + fr) * g->L +
+         skewed_cycle(rem - fr * g->R * g->T, ru, g->T, g->df == DF_OS ? 0 : g->R);
+}
+
 /* IFMAP DRAM reads and start/stop cycles (README §6). */
 static void fast_ifmap_dram(const Geom *g, int64_t q, bool user, SystolicResult *r) {
   int64_t adds = fast_ifmap_adds(g, q, user);
   r->dram_words[SYS_IFMAP] = adds;
   int64_t s = q / 50;
   if (adds >= q) {
-    /* The last epoch boundary falls at the (adds - adds mod Q)-th DRAM read; with the reads
-     * spread evenly over the IFMAP requests' span, that is this far into it. */
     int64_t first = r->sram_start_cycle[SYS_IFMAP] - 1, last = r->sram_stop_cycle[SYS_IFMAP] - 1;
-    double at = (double)(adds - adds % q) / (double)adds;
+    int64_t bound = adds - adds % q; /* the last epoch ends with this DRAM read */
+    bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
     r->dram_start_cycle[SYS_IFMAP] = first - cdiv(q, 10);
-    r->dram_stop_cycle[SYS_IFMAP] = first + (int64_t)(at * (double)(last - first)) + 1;
+    if (!overlap && !g->overhang) /* every request is valid and misses: read = request */
+      r->dram_stop_cycle[SYS_IFMAP] = ifmap_request_cycle(g, bound - 1) + 1;
+    else /* reads spread evenly over the IFMAP requests' span */
+      r->dram_stop_cycle[SYS_IFMAP] =
+          first + (int64_t)((double)bound / (double)adds * (double)(last - first)) + 1;
   } else {
     r->dram_start_cycle[SYS_IFMAP] = -cdiv(cdiv(adds, s) * s, 10);
     r->dram_stop_cycle[SYS_IFMAP] = -1;
