@@ -1233,9 +1233,11 @@ static int64_t strip_cycle(const Geom *g, int64_t f, int64_t pos, int64_t len) {
   return f * g->L + skewed_cycle(pos, len / per_lane, per_lane, g->df == DF_OS ? 0 : g->R);
 }
 
-/* Cycle of the ws filter read number t: every word once, fold by fold (column folds outer),
- * each fold loading its ru rows bottom row first, one row of cu words per cycle from R - ru. */
-static int64_t ws_filter_cycle(const Geom *g, int64_t t) {
+/* Cycle of request number t of the operand a ws or is fold loads into the array before it
+ * streams (ws filter, is IFMAP: K rows spread over array rows, Sc columns over array columns):
+ * every element once per fold, fold by fold (column folds outer), each fold its ru x cu block
+ * bottom row first, one row per cycle from R - ru (README §3). */
+static int64_t preload_cycle(const Geom *g, int64_t t) {
   int64_t fc = min64(g->Fc - 1, t / (g->K * g->C)), cu = used(fc, g->Fc, g->Sc, g->C);
   int64_t rem = t - fc * g->K * g->C, fr = min64(g->Fr - 1, rem / (g->R * cu));
   int64_t ru = used(fr, g->Fr, g->Sr, g->R);
@@ -1269,7 +1271,7 @@ static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   int64_t kn = g->K * g->N;
   if (g->df == DF_WS) { /* every filter word is read exactly once */
     m.adds = kn;
-    m.n_triggers = m.adds / q; /* the last boundary's cycle: ws_filter_cycle */
+    m.n_triggers = m.adds / q; /* the last boundary's cycle: preload_cycle */
   } else if (g->df == DF_OS || g->Fr == 1) {
     /* One strip per column fold (os), or the single strip of all of K x N (is, Fr = 1). */
     int64_t n_strips = g->df == DF_OS ? g->Fc : 1, reads = g->df == DF_OS ? g->Fr : g->Fc, i0 = 0;
@@ -1303,7 +1305,7 @@ static void fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r) {
   if (m.n_triggers > 0) {
     r->dram_start_cycle[SYS_FILTER] = r->sram_start_cycle[SYS_FILTER] - 1 - cdiv(q, 10);
     r->dram_stop_cycle[SYS_FILTER] =
-        (g->df == DF_WS ? ws_filter_cycle(g, m.n_triggers * q - 1)
+        (g->df == DF_WS ? preload_cycle(g, m.n_triggers * q - 1)
                         : strip_cycle(g, m.last_trigger_fold, m.last_trigger_pos,
                                       m.last_trigger_len)) + 1;
   } else {
@@ -1935,15 +1937,10 @@ static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
 
 /* Cycle of IFMAP request number t (0-based, schedule order) when every request is valid (no
  * overhanging window): folds in order (column folds outer); os feeds K window positions to each
- * of ru rows from cycle j on, ws P pixels to each of ru rows from cycle R + j on, is loads its
- * ru x cu block bottom row first from cycle R - ru on (README §3). */
+ * of ru rows from cycle j on, ws P pixels to each of ru rows from cycle R + j on, is preloads
+ * its block (README §3). */
 static int64_t ifmap_request_cycle(const Geom *g, int64_t t) {
-  if (g->df == DF_IS) {
-    int64_t fc = min64(g->Fc - 1, t / (g->K * g->C)), cu = used(fc, g->Fc, g->Sc, g->C);
-    int64_t rem = t - fc * g->K * g->C, fr = min64(g->Fr - 1, rem / (g->R * cu));
-    int64_t ru = used(fr, g->Fr, g->Sr, g->R);
-    return (fc * g->Fr + fr) * g->L + g->R - ru + (rem - fr * g->R * cu) / cu;
-  }
+  if (g->df == DF_IS) return preload_cycle(g, t);
   int64_t per_sweep = g->P * g->K, fc = min64(g->Fc - 1, t / per_sweep), rem = t - fc * per_sweep;
   int64_t fr = min64(g->Fr - 1, rem / (g->R * g->T)), ru = used(fr, g->Fr, g->Sr, g->R);
   return (fc * g->Fr + fr) * g->L +
