@@ -2014,16 +2014,30 @@ static void fast_ofmap_dram(const Geom *g, int64_t ofmap_words, int64_t w, Systo
  * strip, bottom row first (ws FILTER, is IFMAP: a row increases, rows step back). A forward run
  * over sets a..z moves the window exactly as a request for z alone would, so a fold costs a few
  * requests (diagonal) or one per distinct set its row block starts in (rows). Set boundaries
- * are ranks of valid words: exact where the only padding is the last strip's (closed forms),
- * scaled by the stream's density of valid words otherwise (IFMAP with overhanging windows, an
- * approximation). SCALE-Sim finds a word in the window by address, so with overlapping conv
- * windows (one IFMAP word at many stream positions) a request can hit on another copy; this
- * model is positional and counts each copy as its own word (exact wherever the stream holds
- * every word once: FILTER always, IFMAP of GEMMs and of convs without overlap). The OFMAP side
- * is a queue of drains fed fold piece by fold piece (approximate within a few per cent), which
- * takes the read stalls at their rows; without it the read operands are walked on their own,
- * skipping repeated stretches of folds. Cost: O(folds), a few requests per fold and operand.
+ * are ranks of valid words: exact where the only padding is the last strip's (closed forms)
+ * and for row-major IFMAP (is) with overhanging windows (counted by pixel and window-position
+ * classes, uw_rank_pk), scaled by the stream's density of valid words otherwise (diagonal
+ * IFMAP streams with overhang, an approximation). SCALE-Sim finds a word in the window by
+ * address: with overlapping conv windows one IFMAP word (y, x, ch) sits at many stream
+ * positions, one per output pixel whose window holds it, and a request hits if any of them is
+ * resident, else the window moves on to the first copy it reaches. There (by_addr) a request
+ * is served from that copy (uw_target: the word's at most ceil(Fh/Sh)*ceil(Fw/Sw) copies are
+ * placed in the stacked matrix from the im2col structure), and since positions no longer tell
+ * hits, a fold is modelled by a fixed number of requests: a diagonal run by samples, a row
+ * block by sampled rows, each row by the lanes where its words' copies change strip or output
+ * row. Where every word is
+ * once in the stream (FILTER always, IFMAP of GEMMs and of convs without overlap) requests
+ * stay positional and exact. The OFMAP side is a queue of drains fed fold piece by fold piece
+ * (approximate within a few per cent), which takes the read stalls at their rows; without it
+ * the read operands are walked on their own, skipping repeated stretches of folds. Cost:
+ * O(folds), a few requests per fold and operand; by address at most USER_DIAG_SAMPLES + 1 or
+ * USER_ROW_SAMPLES * USER_LANES copy searches per fold, each over the word's copies.
  * ------------------------------------------------------------------------------------------ */
+/* Requests modelled per fold where words repeat: samples of a diagonal run, rows of a row
+ * block, lanes of a row (see uw_diag_addr, uw_next_row, uw_row_lanes); copy shifts tried
+ * first (uw_target). */
+enum { USER_DIAG_SAMPLES = 32, USER_ROW_SAMPLES = 8, USER_LANES = 8, USER_HIT_CACHE = 4 };
+
 /* Read stall bounds of one fold, (row, bound) in row order per operand: the OFMAP model takes
  * them at their rows. */
 enum { USER_EVENTS = 64 };
@@ -2038,6 +2052,9 @@ typedef struct UserWin {
   int64_t n_strips, set_words, n_sets, n_active, n_prefetch, n_valid, n_elems;
   int64_t pf_lines, init_lines;
   bool closed;   /* padding only in the last strip: ranks in closed form */
+  bool by_addr;  /* one word at many stream positions: requests hit on any copy */
+  int64_t hr, wc; /* filter rows / columns inside the IFMAP for the last output row / column */
+  int64_t hit_dr[USER_HIT_CACHE], hit_dc[USER_HIT_CACHE]; /* shifts of the latest hits */
   double density; /* valid words per stream element (ranks when not closed) */
   double inv_set, inv_pf; /* 1/set_words, 1/n_prefetch: divisions dominate the fold loop */
   int64_t tail, n_pf, stall;
@@ -2057,11 +2074,14 @@ static void uw_init(UserWin *w, const Geom *g, SysOperand op, int64_t sram, int6
   w->n_strips = w->s.M / w->s.block_rows;
   w->n_elems = w->s.M * w->s.NC;
   w->closed = stream_padding_only(&w->s);
+  w->by_addr = !stream_injective(&w->s);
+  w->hr = max64(0, min64(g->Fh, g->H - (g->Eh - 1) * g->Sh)); /* 0: the row is all outside */
+  w->wc = max64(0, min64(g->Fw, g->W - (g->Ew - 1) * g->Sw));
   if (w->closed)
     w->n_valid = w->n_elems - w->s.block_rows * (w->s.NC - w->s.used_last);
-  else /* every valid (pixel, window position) pair once */
-    w->n_valid = axis_requests(g->H, g->Fh, g->Sh, g->Eh) *
-                 axis_requests(g->W, g->Fw, g->Sw, g->Ew) * g->Ch;
+  else /* every valid (pixel, window position) pair once; only the last output row / column
+        * clips (to hr / wc, possibly 0) */
+    w->n_valid = ((g->Eh - 1) * g->Fh + w->hr) * ((g->Ew - 1) * g->Fw + w->wc) * g->Ch;
   w->density = (double)w->n_valid / (double)w->n_elems;
   int64_t active = cdiv(sram, 2), prefetch = sram - active;
   w->set_words = cdiv(sram, 100);
@@ -2074,13 +2094,50 @@ static void uw_init(UserWin *w, const Geom *g, SysOperand op, int64_t sram, int6
   w->init_lines = min64(cdiv(active, bw), cdiv(w->n_elems, bw));
 }
 
+/* Window positions before k by class, [all, filter row < hr, filter column < wc, both]: an
+ * overhanging window loses the rows / columns past hr / wc for the last output row / column. */
+static void uw_kcounts(const UserWin *w, int64_t k, int64_t n[4]) {
+  const Geom *g = w->s.g;
+  int64_t q = k / g->Ch, rem = k - q * g->Ch, fr = q / g->Fw, fc = q - fr * g->Fw;
+  int64_t rl[4] = {g->Fh, w->hr, g->Fh, w->hr}, cl[4] = {g->Fw, g->Fw, w->wc, w->wc};
+  for (int i = 0; i < 4; i++) {
+    bool in = fr < rl[i] && fc < cl[i];
+    n[i] = (min64(fr, rl[i]) * cl[i] + (fr < rl[i] ? min64(fc, cl[i]) : 0)) * g->Ch +
+           (in ? rem : 0);
+  }
+}
+
+/* Valid words of pixels [p0, p1) at the positions counted in n (uw_kcounts): all pairs minus
+ * those of the last output row / column past the edge, the corner pixel added back once. */
+static int64_t uw_valid_pixels(const UserWin *w, int64_t p0, int64_t p1, const int64_t n[4]) {
+  const Geom *g = w->s.g;
+  int64_t last_row = (g->Eh - 1) * g->Ew;
+  int64_t n_lr = max64(0, p1 - max64(p0, last_row)), n_lc = p1 / g->Ew - p0 / g->Ew;
+  int64_t n_both = p0 <= g->P - 1 && g->P - 1 < p1;
+  return n[0] * (p1 - p0) - (n[0] - n[1]) * n_lr - (n[0] - n[2]) * n_lc +
+         (n[0] - n[1] - n[2] + n[3]) * n_both;
+}
+
+/* uw_rank of an is IFMAP stream with overhang: strips before b whole, the strip's rows before
+ * k, then the lanes before col in row k. */
+static int64_t uw_rank_pk(const UserWin *w, int64_t row, int64_t col) {
+  const Geom *g = w->s.g;
+  int64_t b = row / g->K, k = row - b * g->K, p0 = b * g->C, u = min64(g->C, g->P - p0);
+  int64_t nk[4], nk1[4], all[4] = {g->K, w->hr * g->Fw * g->Ch, g->Fh * w->wc * g->Ch,
+                                   w->hr * w->wc * g->Ch};
+  uw_kcounts(w, k, nk);
+  uw_kcounts(w, k + 1, nk1);
+  return uw_valid_pixels(w, 0, p0, all) + uw_valid_pixels(w, p0, p0 + u, nk) +
+         uw_valid_pixels(w, p0, p0 + col, nk1) - uw_valid_pixels(w, p0, p0 + col, nk);
+}
+
 /* Rank among valid words of stacked-matrix element (row, col) (valid words before it). */
 static int64_t uw_rank(const UserWin *w, int64_t row, int64_t col) {
   const FetchStream *s = &w->s;
   int64_t r0 = s->M - s->block_rows, u = s->used_last;
   if (!s->diagonal) {
     if (w->closed) return row < r0 ? row * s->NC + col : r0 * s->NC + (row - r0) * u + col;
-    return (int64_t)((double)(row * s->NC + col) * w->density);
+    return uw_rank_pk(w, row, col);
   }
   int64_t d = row + col, hi = min64(d, s->M - 1);
   if (!w->closed)
@@ -2144,6 +2201,65 @@ static bool uw_has(const UserWin *w, int64_t x) {
   return w->n_prefetch == 0 || uw_mod(x - w->tail, w->n_sets) < w->n_active;
 }
 
+/* Pixel p and window position k of IFMAP stacked-matrix element (row, col) (README §7 strips). */
+static void uw_pk(const UserWin *w, int64_t row, int64_t col, int64_t *p, int64_t *k) {
+  const Geom *g = w->s.g;
+  int64_t br = w->s.block_rows, blk = row / br, rr = row - blk * br;
+  if (g->df == DF_WS) *p = rr, *k = blk * g->R + col;
+  else *p = blk * (g->df == DF_OS ? g->R : g->C) + col, *k = rr;
+}
+
+/* Set holding IFMAP pixel p at window position k. */
+static int64_t uw_pk_set(const UserWin *w, int64_t p, int64_t k) {
+  const Geom *g = w->s.g;
+  int64_t row, col, br = w->s.block_rows;
+  if (g->df == DF_WS) row = k / g->R * br + p, col = k % g->R;
+  else {
+    int64_t a = g->df == DF_OS ? g->R : g->C;
+    row = p / a * br + k, col = p % a;
+  }
+  return uw_div(uw_rank(w, row, col), w->set_words, w->inv_set);
+}
+
+/* The set a request for element (row, col) is served from: its own if resident or if words
+ * are not repeated; else, SCALE-Sim finding words by address, a resident copy of the IFMAP
+ * word (pixel (r2, c2) at the window position that reads the same (y, x, ch)), or the copy the
+ * window reaches first going forward. At most ceil(Fh/Sh) * ceil(Fw/Sw) copies. */
+static int64_t uw_target(UserWin *w, int64_t row, int64_t col) {
+  int64_t own = uw_div(uw_rank(w, row, col), w->set_words, w->inv_set);
+  if (!w->by_addr || uw_has(w, own)) return own;
+  const Geom *g = w->s.g;
+  int64_t p, k;
+  uw_pk(w, row, col, &p, &k);
+  int64_t fw = k / g->Ch, ch = k - fw * g->Ch, fr = fw / g->Fw, fc = fw - fr * g->Fw;
+  int64_t r = p / g->Ew, c = p - r * g->Ew, y = r * g->Sh + fr, x = c * g->Sw + fc;
+  if (y >= g->H || x >= g->W) return own;
+  /* neighbouring requests mostly hit on copies at the shifts of recent hits: try those first */
+  for (int q = 0; q < USER_HIT_CACHE; q++) {
+    int64_t r1 = r + w->hit_dr[q], c1 = c + w->hit_dc[q];
+    if (r1 < 0 || r1 >= g->Eh || c1 < 0 || c1 >= g->Ew || y - r1 * g->Sh < 0 ||
+        y - r1 * g->Sh >= g->Fh || x - c1 * g->Sw < 0 || x - c1 * g->Sw >= g->Fw)
+      continue;
+    int64_t k1 = ((y - r1 * g->Sh) * g->Fw + x - c1 * g->Sw) * g->Ch + ch;
+    int64_t x1 = uw_pk_set(w, r1 * g->Ew + c1, k1);
+    if (uw_has(w, x1)) return x1;
+  }
+  int64_t best = own, best_d = uw_mod(own - w->tail, w->n_sets);
+  for (int64_t r2 = min64(g->Eh - 1, y / g->Sh); r2 >= 0 && y - r2 * g->Sh < g->Fh; r2--)
+    for (int64_t c2 = min64(g->Ew - 1, x / g->Sw); c2 >= 0 && x - c2 * g->Sw < g->Fw; c2--) {
+      int64_t k2 = ((y - r2 * g->Sh) * g->Fw + x - c2 * g->Sw) * g->Ch + ch;
+      int64_t x2 = uw_pk_set(w, r2 * g->Ew + c2, k2), d = uw_mod(x2 - w->tail, w->n_sets);
+      if (d < w->n_active) { /* a hit: the window stays */
+        memmove(w->hit_dr + 1, w->hit_dr, (USER_HIT_CACHE - 1) * sizeof *w->hit_dr);
+        memmove(w->hit_dc + 1, w->hit_dc, (USER_HIT_CACHE - 1) * sizeof *w->hit_dc);
+        w->hit_dr[0] = r2 - r, w->hit_dc[0] = c2 - c;
+        return x2;
+      }
+      if (d < best_d) best = x2, best_d = d;
+    }
+  return best;
+}
+
 /* One strip read along its diagonals (README §3): strip b, u lanes, first diagonal at
  * stall-free row row0. */
 typedef struct UserRun {
@@ -2182,15 +2298,21 @@ static void uw_locate(const UserWin *w, int64_t v, int64_t *d_out, int64_t *row_
   *row_out = top - (o < above ? o : o + npad);
 }
 
-/* Stall-free row of the run's first request at or after the valid word of rank v: its diagonal,
- * or the next one when the strip has no word at or after v on that diagonal. */
-static int64_t uw_run_row(const UserWin *w, const UserRun *run, int64_t v) {
-  int64_t br = w->s.block_rows, d0 = run->b * br, dlast = d0 + br + run->u - 2, d, row;
-  uw_locate(w, v, &d, &row);
+/* Stall-free row of the run's first request at or after the word at (diagonal d, row): its
+ * diagonal, or the next one when the strip has no word at or after it on that diagonal. */
+static int64_t uw_run_row_at(const UserWin *w, const UserRun *run, int64_t d, int64_t row) {
+  int64_t br = w->s.block_rows, d0 = run->b * br, dlast = d0 + br + run->u - 2;
   int64_t rlo = max64(d0, d - run->u + 1), rhi = min64(d0 + br - 1, d);
   if (d < d0) d = d0;
   else if (!(rlo <= rhi && row >= rlo)) d++;
   return run->row0 + min64(d, dlast) - d0;
+}
+
+/* uw_run_row_at for the valid word of rank v. */
+static int64_t uw_run_row(const UserWin *w, const UserRun *run, int64_t v) {
+  int64_t d, row;
+  uw_locate(w, v, &d, &row);
+  return uw_run_row_at(w, run, d, row);
 }
 
 /* Rank of the run's first word at rank v or later, or -1 if it has none: v itself, the strip's
@@ -2268,6 +2390,35 @@ static void uw_forward(UserWin *w, int64_t a, int64_t z, const UserRun *run, int
   }
 }
 
+/* A diagonal run over ranks r_lo .. r_hi of a stream with repeated words, sampled at up to
+ * USER_DIAG_SAMPLES + 1 evenly spaced ranks (no more than the run has diagonals): a sample
+ * whose set is resident moves nothing (the resident stretch is skipped), any other goes to its
+ * nearest copy; when that is its own set and the previous sample's set is resident, the
+ * forward run between them keeps its prefetch events (uw_forward). */
+static void uw_diag_addr(UserWin *w, const UserRun *run, int64_t r_lo, int64_t r_hi) {
+  int64_t prev = -1, ns = min64(USER_DIAG_SAMPLES, w->s.block_rows + run->u - 1);
+  int64_t span = max64(r_hi - r_lo, 1);
+  for (int64_t i = 0; i <= ns; i++) {
+    int64_t v0 = r_lo + i * (r_hi - r_lo) / ns;
+    int64_t own0 = uw_div(v0, w->set_words, w->inv_set);
+    if (uw_has(w, own0)) { /* on to the last sample before the first set past the window */
+      int64_t gap = own0 + w->n_active - uw_mod(own0 - w->tail, w->n_sets);
+      prev = own0;
+      if (w->n_prefetch > 0 && gap < w->n_sets)
+        i = max64(i, min64(ns, (gap * w->set_words - r_lo) * ns / span) - 1);
+      else i = ns;
+      continue;
+    }
+    int64_t v = uw_run_next(w, run, v0), d, row;
+    if (v < 0) continue;
+    uw_locate(w, v, &d, &row);
+    int64_t own = uw_div(v, w->set_words, w->inv_set), t = uw_target(w, row, d - row);
+    if (t == own && prev >= 0 && uw_has(w, prev)) uw_forward(w, prev, own, run, run->row0);
+    else uw_request(w, t, uw_run_row_at(w, run, d, row));
+    prev = own;
+  }
+}
+
 /* Fold reading strip b along its diagonals, diagonal 0 at stall-free row row0. */
 static void uw_fold_diag(UserWin *w, int64_t b, int64_t row0) {
   const FetchStream *s = &w->s;
@@ -2275,13 +2426,18 @@ static void uw_fold_diag(UserWin *w, int64_t b, int64_t row0) {
   UserRun run = {.b = b, .u = u, .row0 = row0};
   int64_t r_lo = uw_rank(w, b * br, 0), r_hi = uw_rank(w, b * br + br - 1, u - 1);
   if (uw_resident(w, r_lo, r_hi)) return;
+  if (w->by_addr) {
+    uw_diag_addr(w, &run, r_lo, r_hi);
+    return;
+  }
   int64_t a = uw_div(r_lo, w->set_words, w->inv_set);
   int64_t z = uw_div(r_hi, w->set_words, w->inv_set);
   uw_request(w, a, row0);
   uw_forward(w, a, z, &run, row0);
 }
 
-/* Largest stacked row whose first word has rank below v (row-major streams), or -1. */
+/* Largest stacked row whose first word has rank below v (row-major streams), or -1: in closed
+ * form, or by bisection on uw_rank_pk. */
 static int64_t uw_row_below(const UserWin *w, int64_t v) {
   const FetchStream *s = &w->s;
   int64_t r0 = s->M - s->block_rows;
@@ -2289,28 +2445,67 @@ static int64_t uw_row_below(const UserWin *w, int64_t v) {
     if (v <= r0 * s->NC) return cdiv(v, s->NC) - 1;
     return r0 + cdiv(v - r0 * s->NC, s->used_last) - 1;
   }
-  return (int64_t)ceil((double)v / (w->density * (double)s->NC)) - 1;
+  int64_t lo = -1, hi = s->M - 1; /* the rank of a row's first word grows with the row */
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (uw_rank(w, mid, 0) < v) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/* Lanes of an is IFMAP strip b (u lanes, pixels b*C ..) whose words may be served from
+ * another strip than their neighbours' (sorted, distinct; returns their number): the ends
+ * (copies one pixel over), the lanes where the copy one output row down or up crosses into
+ * the next strip (Ew mod C), and where the strip's pixels wrap to the next output row. */
+static int uw_row_lanes(const UserWin *w, int64_t b, int64_t u, int64_t lanes[USER_LANES]) {
+  const Geom *g = w->s.g;
+  int64_t C = w->s.NC, e = g->Ew % C, wrap = g->Ew - b * C % g->Ew;
+  int64_t c[USER_LANES] = {0, (C - e) % C - 1, (C - e) % C, e - 1, e, wrap - 1, wrap, u - 1};
+  int n = 0;
+  for (int q = 0; q < USER_LANES; q++) {
+    if (c[q] < 0 || c[q] >= u) continue;
+    int k = n++;
+    for (; k > 0 && lanes[k - 1] > c[q]; k--) lanes[k] = lanes[k - 1];
+    lanes[k] = c[q];
+  }
+  int m = 0;
+  for (int q = 0; q < n; q++)
+    if (m == 0 || lanes[q] != lanes[m - 1]) lanes[m++] = lanes[q];
+  return m;
+}
+
+/* Next row index to model above row i of a block of ru rows: all of them, or USER_ROW_SAMPLES
+ * evenly spaced ones when requests hit by address (each row then costs a copy search). */
+static int64_t uw_next_row(const UserWin *w, int64_t i, int64_t ru) {
+  int64_t ns = USER_ROW_SAMPLES;
+  if (!w->by_addr || ru <= ns) return i - 1;
+  int64_t k = (ru - 1 - i) * (ns - 1) / (ru - 1) + 1;
+  while (k < ns && (ru - 1) - k * (ru - 1) / (ns - 1) >= i) k++;
+  return k < ns ? (ru - 1) - k * (ru - 1) / (ns - 1) : -1;
 }
 
 /* Fold reading rows top .. top+ru-1 of the stacked matrix bottom row first, row top+i at
  * stall-free row row0 + R-1-i (ws weights, is inputs). When a row starting in set a leaves a
  * resident, the rows below it that start in a too lie inside the window: only the first row
- * per set is modelled, and a block already resident costs nothing. */
+ * per set is modelled, and a block already resident costs nothing. With repeated words (is
+ * IFMAP of overlapping convs) a row is its uw_row_lanes, each served from its nearest copy. */
 static void uw_fold_rows(UserWin *w, int64_t b, int64_t top, int64_t ru, int64_t row0,
                          int64_t R) {
-  int64_t u = b == w->n_strips - 1 ? w->s.used_last : w->s.NC;
+  int64_t u = b == w->n_strips - 1 ? w->s.used_last : w->s.NC, lanes[USER_LANES];
   if (uw_resident(w, uw_rank(w, top, 0), uw_rank(w, top + ru - 1, u - 1))) return;
+  int n_lanes = w->by_addr ? uw_row_lanes(w, b, u, lanes) : 0;
   for (int64_t i = ru - 1; i >= 0;) {
     int64_t row = row0 + R - 1 - i;
     int64_t a = uw_div(uw_rank(w, top + i, 0), w->set_words, w->inv_set);
-    int64_t z = uw_div(uw_rank(w, top + i, u - 1), w->set_words, w->inv_set);
-    uw_request(w, a, row);
-    uw_forward(w, a, z, NULL, row);
-    if (!uw_has(w, a)) {
-      i--;
-      continue;
+    if (w->by_addr) {
+      for (int q = 0; q < n_lanes; q++) uw_request(w, uw_target(w, top + i, lanes[q]), row);
+    } else {
+      uw_request(w, a, row);
+      uw_forward(w, a, uw_div(uw_rank(w, top + i, u - 1), w->set_words, w->inv_set), NULL, row);
     }
-    i = min64(i - 1, uw_row_below(w, a * w->set_words) - top);
+    int64_t next = uw_next_row(w, i, ru);
+    i = uw_has(w, a) ? min64(next, uw_row_below(w, a * w->set_words) - top) : next;
   }
 }
 
@@ -2338,10 +2533,26 @@ static void uw_skip(UserWin *w, int64_t reps, int64_t dn, int64_t local, int64_t
   if (slope > 0 && local > INT64_MIN) w->stall = max64(w->stall, local + reps * slope);
 }
 
+/* Beyond USER_FOLD_BUDGET folds a layer's remaining folds follow the rate measured over the
+ * second half of the budget (prefetches per fold, the largest stall bound among those folds):
+ * the cost stays bounded for layers with hundreds of thousands of folds (a 224 x 224 conv on
+ * an 8 x 8 array), which otherwise took up to 0.2 s each in a sweep. Layers within the budget
+ * (every reference and test layer) are evaluated fold by fold. */
+enum { USER_FOLD_BUDGET = 4096 };
+
+static void uw_extrapolate(UserWin *w, int64_t reps, int64_t span, int64_t dn, int64_t local,
+                           int64_t rows) {
+  int64_t add = llround((double)dn * (double)reps / (double)span);
+  int64_t grow = add * (w->pf_lines + 1) - reps * rows; /* growth of the stall bound */
+  w->n_pf += add;
+  if (grow > 0 && local > INT64_MIN) w->stall = max64(w->stall, local + grow);
+}
+
 static void uw_walk(UserWin *w, const Geom *g, SysOperand op) {
   bool sweep = op == SYS_IFMAP ? g->df != DF_IS : g->df == DF_IS;
   bool reread = g->df == DF_OS && op == SYS_FILTER;
   int64_t cf_tail = -1, cf_pf = 0, cf_local = 0;
+  int64_t done = 0, half = USER_FOLD_BUDGET / 2, h_pf = 0, h_local = INT64_MIN;
   for (int64_t fc = 0; fc < g->Fc; fc++) {
     if (sweep && w->tail == cf_tail) {
       uw_skip(w, g->Fc - fc, w->n_pf - cf_pf, cf_local, g->Fr * g->L);
@@ -2354,10 +2565,16 @@ static void uw_walk(UserWin *w, const Geom *g, SysOperand op) {
         uw_skip(w, g->Fr - fr, w->n_pf - f_pf, f_local, g->L);
         break;
       }
+      if (done == USER_FOLD_BUDGET) {
+        uw_extrapolate(w, g->F - (fc * g->Fr + fr), done - half, w->n_pf - h_pf, h_local, g->L);
+        return;
+      }
+      if (done++ == half) h_pf = w->n_pf;
       int64_t before = w->local;
       f_tail = w->tail, f_pf = w->n_pf, w->local = INT64_MIN;
       uw_fold(w, g, op, fc, fr);
       f_local = w->local, w->local = max64(before, w->local);
+      if (done > half) h_local = max64(h_local, f_local);
     }
     cf_local = w->local;
   }
@@ -2521,8 +2738,22 @@ static int64_t user_eval(const Geom *g, const SystolicConfig *cfg, SystolicResul
   if (!out.on) /* the operands are independent */
     for (int o = 0; o < 2; o++)
       if (w[o].n_prefetch > 0) uw_walk(&w[o], g, (SysOperand)o);
+  int64_t done = 0, half = USER_FOLD_BUDGET / 2, h_pf[2] = {0, 0};
+  double h_x = 0;
   for (int64_t fc = 0; fc < g->Fc && out.on; fc++)
     for (int64_t fr = 0; fr < g->Fr; fr++) {
+      if (done == USER_FOLD_BUDGET) { /* the rest at the rate of the budget's second half */
+        int64_t reps = g->F - done, span = done - half;
+        for (int o = 0; o < 2; o++)
+          uw_extrapolate(&w[o], reps, span, w[o].n_pf - h_pf[o], w[o].local, g->L);
+        out.x += (out.x - h_x) * (double)reps / (double)span;
+        fc = g->Fc;
+        break;
+      }
+      if (done++ == half) {
+        for (int o = 0; o < 2; o++) h_pf[o] = w[o].n_pf, w[o].local = INT64_MIN;
+        h_x = out.x;
+      }
       ev.n = 0;
       int n_first = 0;
       for (int o = 0; o < 2; o++) {
