@@ -1683,7 +1683,7 @@ static void osf_add(double *cnt, double *dist, int *nc, double c, double d, doub
 static int64_t axis_prefix(int64_t len, int64_t f, int64_t s, int64_t e, int64_t n) {
   int64_t v = n * f;
   for (int64_t i = e - 1; i >= 0 && len - i * s < f; i--)
-    if (i < n) v -= f - (len - i * s);
+    if (i < n) v -= f - max64(0, len - i * s); /* a window wholly past the edge reads none */
   return v;
 }
 
