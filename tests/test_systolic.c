@@ -78,6 +78,15 @@ static void row_inputs(int row, SystolicConfig *c, SysLayer *l) {
   *l = ll;
 }
 
+/* Row `row` through one path: its config in *c, the result in *r. */
+static XdlStatus eval_row(int row, bool exact, SystolicConfig *c, SystolicResult *r) {
+  SysLayer l;
+  row_inputs(row, c, &l);
+  Diag d;
+  diag_init(&d);
+  return exact ? systolic_eval_exact(c, &l, r, &d) : systolic_eval_fast(c, &l, r, &d);
+}
+
 /* The integer columns and where they live in a result. */
 typedef struct IntCol {
   const char *name;
@@ -116,12 +125,8 @@ static void test_reference_exact(void) {
   int bad[N_INT_COLS + 12] = {0}, rows_ok = 0;
   for (int i = 0; i < n_ref_rows; i++) {
     SystolicConfig c;
-    SysLayer l;
-    row_inputs(i, &c, &l);
     SystolicResult r;
-    Diag d;
-    diag_init(&d);
-    CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &r, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(eval_row(i, true, &c, &r), XDL_OK);
     int before = 0;
     for (int k = 0; k < N_INT_COLS + 12; k++) before += bad[k];
     for (int k = 0; k < N_INT_COLS; k++)
@@ -164,12 +169,8 @@ static void test_reference_fast_closed(void) {
   double worst_map = 0, worst_util = 0;
   for (int i = 0; i < n_ref_rows; i++) {
     SystolicConfig c;
-    SysLayer l;
-    row_inputs(i, &c, &l);
     SystolicResult r;
-    Diag d;
-    diag_init(&d);
-    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &r, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(eval_row(i, false, &c, &r), XDL_OK);
     /* Compute cycles = total cycles without stalls. */
     int64_t want_compute = icol(i, "total_cycles") - icol(i, "stall_cycles");
     if (r.total_cycles - r.stall_cycles != want_compute) bad_cycles++;
@@ -210,12 +211,8 @@ static void print_fast_column_errors(void) {
   double worst[2][N_ALL] = {{0}};
   for (int i = 0; i < n_ref_rows; i++) {
     SystolicConfig c;
-    SysLayer l;
-    row_inputs(i, &c, &l);
     SystolicResult r;
-    Diag d;
-    diag_init(&d);
-    if (systolic_eval_fast(&c, &l, &r, &d) != XDL_OK) continue;
+    if (eval_row(i, false, &c, &r) != XDL_OK) continue;
     double got[N_ALL], want[N_ALL];
     for (int k = 0; k < N_INT_COLS; k++)
       got[k] = (double)result_int(&r, &int_cols[k]), want[k] = dcol(i, int_cols[k].name);
@@ -245,12 +242,8 @@ static void test_reference_fast_dram(void) {
   int calc_rows = 0, calc_ok = 0;
   for (int i = 0; i < n_ref_rows; i++) {
     SystolicConfig c;
-    SysLayer l;
-    row_inputs(i, &c, &l);
     SystolicResult r;
-    Diag d;
-    diag_init(&d);
-    CU_ASSERT_EQUAL_FATAL(systolic_eval_fast(&c, &l, &r, &d), XDL_OK);
+    CU_ASSERT_EQUAL_FATAL(eval_row(i, false, &c, &r), XDL_OK);
     const char *names[3] = {"dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"};
     double want_tot = 0, got_tot = 0;
     for (int o = 0; o < 3; o++) {
