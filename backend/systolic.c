@@ -337,17 +337,18 @@ XdlStatus systolic_eval_fast(const SystolicConfig *cfg, const SysLayer *layer,
   sys_fill_common(&g, out);
   closed_utils(&g, out);
   closed_sram_cycles(&g, out);
-  sys_fast_ifmap_dram(&g, 50 * (cfg->ifmap_sram_words / 100), cfg->bw_mode_user, out);
-  sys_fast_filter_dram(&g, 50 * (cfg->filter_sram_words / 100), out);
-  sys_fast_ofmap_dram(&g, cfg->ofmap_sram_words, cfg->bw_mode_user ? cfg->dram_bw_words : g.C, out);
   if (cfg->bw_mode_user) {
-    /* USER mode: the prefetch windows' fold-level model (README §7). */
+    /* USER mode: the prefetch windows' fold-level model gives the read operands' DRAM figures
+     * and the stalls (README §7). */
     out->stall_cycles = sys_user_eval(&g, cfg, out);
     out->total_cycles += out->stall_cycles;
     /* the last requests come after the stalls; the final drains follow the last cycle */
     for (int o = 0; o < SYS_N_OPERANDS; o++) out->sram_stop_cycle[o] += out->stall_cycles;
-    sys_fast_ofmap_dram(&g, cfg->ofmap_sram_words, cfg->dram_bw_words, out);
+  } else { /* CALC mode: the epoch buffers never stall (README §6) */
+    sys_fast_ifmap_dram(&g, 50 * (cfg->ifmap_sram_words / 100), out);
+    sys_fast_filter_dram(&g, 50 * (cfg->filter_sram_words / 100), out);
   }
+  sys_fast_ofmap_dram(&g, cfg->ofmap_sram_words, cfg->bw_mode_user ? cfg->dram_bw_words : g.C, out);
   sys_apply_repeat(out, layer->repeat);
   sys_finish_ratios(&g, out);
   return XDL_OK;

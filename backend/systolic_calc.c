@@ -746,13 +746,10 @@ static int64_t axis_footprint(int64_t len, int64_t f, int64_t s, int64_t e) {
 }
 
 /* IFMAP DRAM reads of a CALC epoch buffer (README §6). A footprint below Q is never
- * forgotten: reads = footprint, exactly. Otherwise, in CALC mode: the kernel-position-major
- * step model where the stream has that shape (ws, single-fold os), else the reuse-distance
- * model, replaced by the pixel-block replay (os, is) when a noticeable share of its reuse is
- * ambiguous. USER mode, whose DRAM traffic follows the prefetch window rather than the epoch
- * buffer, takes the reuse-distance model alone (it is only a proxy there, and stays cheap for
- * design-space sweeps). */
-static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
+ * forgotten: reads = footprint, exactly. Otherwise: the kernel-position-major step model where
+ * the stream has that shape (ws, single-fold os), else the reuse-distance model, replaced by
+ * the pixel-block replay (os, is) when a noticeable share of its reuse is ambiguous. */
+static int64_t fast_ifmap_adds(const Geom *g, int64_t q) {
   int64_t foot = axis_footprint(g->H, g->Fh, g->Sh, g->Eh) *
                  axis_footprint(g->W, g->Fw, g->Sw, g->Ew) * g->Ch;
   if (foot < q) return foot;
@@ -764,12 +761,12 @@ static int64_t fast_ifmap_adds(const Geom *g, int64_t q, bool user) {
     return foot * (g->df == DF_IS ? 1 : g->Fc);
   }
   double adds, ambiguous;
-  if (!user && step_ifmap_reads(g, q, &adds)) return (int64_t)(adds + 0.5);
+  if (step_ifmap_reads(g, q, &adds)) return (int64_t)(adds + 0.5);
   int64_t reuse = fast_ifmap_reads(g, q, &ambiguous);
   double requests = (double)axis_requests(g->H, g->Fh, g->Sh, g->Eh) *
                     (double)axis_requests(g->W, g->Fw, g->Sw, g->Ew) * (double)g->Ch *
                     (double)(g->df == DF_OS ? g->Fc : 1);
-  if (!user && ambiguous > OSF_AMBIGUOUS * (double)reuse &&
+  if (ambiguous > OSF_AMBIGUOUS * (double)reuse &&
       osfold_ifmap_reads(g, q, (double)reuse / requests, &adds))
     return (int64_t)(adds + 0.5);
   return reuse;
@@ -788,8 +785,8 @@ static int64_t ifmap_request_cycle(const Geom *g, int64_t t) {
 }
 
 /* IFMAP DRAM reads and start/stop cycles (README §6). */
-void sys_fast_ifmap_dram(const Geom *g, int64_t q, bool user, SystolicResult *r) {
-  int64_t adds = fast_ifmap_adds(g, q, user);
+void sys_fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
+  int64_t adds = fast_ifmap_adds(g, q);
   r->dram_words[SYS_IFMAP] = adds;
   int64_t s = q / 50;
   if (adds >= q) {

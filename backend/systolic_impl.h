@@ -110,7 +110,7 @@ XdlStatus sys_eval_exact(const SystolicConfig *cfg, const SysLayer *layer, bool 
 
 /* systolic_calc.c: DRAM reads / writes and their start/stop cycles of the fast path. */
 void sys_fast_filter_dram(const Geom *g, int64_t q, SystolicResult *r);
-void sys_fast_ifmap_dram(const Geom *g, int64_t q, bool user, SystolicResult *r);
+void sys_fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r);
 void sys_fast_ofmap_dram(const Geom *g, int64_t ofmap_words, int64_t w, SystolicResult *r);
 
 /* systolic_user.c: USER-mode DRAM reads, their start/stop cycles, and the stall cycles. */
