@@ -75,6 +75,7 @@ bool sys_geom_init(Geom *g, const SystolicConfig *cfg, const SysLayer *l) {
   g->Eh = cdiv(g->H - g->Fh + g->Sh, g->Sh);
   g->Ew = cdiv(g->W - g->Fw + g->Sw, g->Sw);
   g->overhang = (g->Eh - 1) * g->Sh + g->Fh > g->H || (g->Ew - 1) * g->Sw + g->Fw > g->W;
+  g->overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
   int64_t t;
   if (!ir_mul_ok(g->Eh, g->Ew, &g->P) || !ir_mul_ok(g->Fh, g->Fw, &t) ||
       !ir_mul_ok(t, g->Ch, &g->K))

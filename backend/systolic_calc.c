@@ -689,8 +689,7 @@ static bool osfold_ifmap_reads(const Geom *g, int64_t q, double miss_rate, doubl
    * of C pixels (column folds), each reading its window positions once, a single sweep. */
   int64_t nsteps = g->Fh * g->Fw, blk = g->df == DF_OS ? g->R : g->C;
   int64_t nfold = g->df == DF_OS ? g->Fr : g->Fc, nsweep = g->df == DF_OS ? g->Fc : 1;
-  bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
-  if (g->df == DF_WS || nfold <= 1 || nsteps > 1024 || !overlap)
+  if (g->df == DF_WS || nfold <= 1 || nsteps > 1024 || !g->overlap)
     return false; /* no window overlap: no reuse inside a sweep, the reuse model is exact */
   int64_t per_fold = min64(blk, g->P) * nsteps;
   double ch = (double)g->Ch, base[OSF_FOLDS_MAX + 1];
@@ -753,8 +752,7 @@ static int64_t fast_ifmap_adds(const Geom *g, int64_t q) {
   int64_t foot = axis_footprint(g->H, g->Fh, g->Sh, g->Eh) *
                  axis_footprint(g->W, g->Fw, g->Sw, g->Ew) * g->Ch;
   if (foot < q) return foot;
-  bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
-  if (!overlap) {
+  if (!g->overlap) {
     /* Every word is read once per sweep (GEMMs among others), and a sweep requests all foot
      * >= Q distinct words between two reads of one word, so an epoch boundary always falls
      * in between: every request misses, exactly. */
@@ -792,9 +790,8 @@ void sys_fast_ifmap_dram(const Geom *g, int64_t q, SystolicResult *r) {
   if (adds >= q) {
     int64_t first = r->sram_start_cycle[SYS_IFMAP] - 1, last = r->sram_stop_cycle[SYS_IFMAP] - 1;
     int64_t bound = adds - adds % q; /* the last epoch ends with this DRAM read */
-    bool overlap = (g->Fh > g->Sh && g->Eh > 1) || (g->Fw > g->Sw && g->Ew > 1);
     r->dram_start_cycle[SYS_IFMAP] = first - cdiv(q, 10);
-    if (!overlap && !g->overhang) /* every request is valid and misses: read = request */
+    if (!g->overlap && !g->overhang) /* every request is valid and misses: read = request */
       r->dram_stop_cycle[SYS_IFMAP] = ifmap_request_cycle(g, bound - 1) + 1;
     else /* reads spread evenly over the IFMAP requests' span */
       r->dram_stop_cycle[SYS_IFMAP] =

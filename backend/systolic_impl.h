@@ -21,6 +21,7 @@ typedef struct Geom {
   int64_t L;               /* cycles per fold */
   int64_t ru_last, cu_last; /* rows / columns used by the last row / column fold */
   bool overhang;           /* some window reaches past the IFMAP edge (README §1) */
+  bool overlap;            /* neighbouring windows share IFMAP words along some axis */
   Dataflow df;
   int64_t off[SYS_N_OPERANDS];
 } Geom;
