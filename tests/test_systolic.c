@@ -272,6 +272,29 @@ static void test_reference_fast_dram(void) {
   CU_ASSERT_EQUAL(calc_ok, calc_rows);
 }
 
+/* One line naming a config and a layer, for a failing case. */
+static void print_case(const char *what, const SystolicConfig *c, const SysLayer *l) {
+  printf("\n  %s: %s %lldx%lld sram %lld/%lld/%lld b %lld layer %lld %lld %lld %lld %lld %lld"
+         " %lld %lld", what, systolic_dataflow_name(c->df), (long long)c->rows,
+         (long long)c->cols, (long long)c->ifmap_sram_words, (long long)c->filter_sram_words,
+         (long long)c->ofmap_sram_words, (long long)c->dram_bw_words, (long long)l->ifmap_h,
+         (long long)l->ifmap_w, (long long)l->filter_h, (long long)l->filter_w,
+         (long long)l->channels, (long long)l->num_filters, (long long)l->stride_h,
+         (long long)l->stride_w);
+}
+
+/* Every cycle and count of two results equal (the utilisations follow from them). */
+static bool results_equal(const SystolicResult *a, const SystolicResult *b) {
+  bool same = a->total_cycles == b->total_cycles && a->stall_cycles == b->stall_cycles;
+  for (int o = 0; o < 3; o++)
+    same = same && a->sram_words[o] == b->sram_words[o] &&
+           a->sram_start_cycle[o] == b->sram_start_cycle[o] &&
+           a->sram_stop_cycle[o] == b->sram_stop_cycle[o] && a->dram_words[o] == b->dram_words[o] &&
+           a->dram_start_cycle[o] == b->dram_start_cycle[o] &&
+           a->dram_stop_cycle[o] == b->dram_stop_cycle[o];
+  return same;
+}
+
 /* Random small layers: the fast path's closed-form SRAM start/stop cycles and counts equal the
  * exact replay's (overhanging windows, partial folds, odd strides). */
 static void test_fast_closed_forms_random(void) {
@@ -321,11 +344,7 @@ static void test_fast_closed_forms_random(void) {
     }
     if (!same) {
       bad++;
-      printf("\n  fast/exact differ: %s %lldx%lld layer %lld %lld %lld %lld %lld %lld %lld %lld",
-             systolic_dataflow_name(c.df), (long long)c.rows, (long long)c.cols,
-             (long long)l.ifmap_h, (long long)l.ifmap_w, (long long)l.filter_h,
-             (long long)l.filter_w, (long long)l.channels, (long long)l.num_filters,
-             (long long)l.stride_h, (long long)l.stride_w);
+      print_case("fast/exact differ", &c, &l);
     }
   }
   printf("\n  300 random layers (%d without overlapping or overhanging windows): %d differ\n",
@@ -423,20 +442,9 @@ static void test_user_window_random(void) {
     diag_init(&d);
     CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &a, &d), XDL_OK);
     CU_ASSERT_EQUAL_FATAL(systolic_eval_exact_hashed(&c, &l, &b, &d), XDL_OK);
-    bool same = a.total_cycles == b.total_cycles && a.stall_cycles == b.stall_cycles;
-    for (int o = 0; o < 3; o++)
-      same = same && a.sram_words[o] == b.sram_words[o] &&
-             a.sram_start_cycle[o] == b.sram_start_cycle[o] &&
-             a.sram_stop_cycle[o] == b.sram_stop_cycle[o] && a.dram_words[o] == b.dram_words[o] &&
-             a.dram_start_cycle[o] == b.dram_start_cycle[o] &&
-             a.dram_stop_cycle[o] == b.dram_stop_cycle[o];
-    if (!same) {
+    if (!results_equal(&a, &b)) {
       bad++;
-      printf("\n  ranged/hashed windows differ: %s %lldx%lld layer %lld %lld %lld %lld %lld %lld"
-             " %lld %lld", systolic_dataflow_name(c.df), (long long)c.rows, (long long)c.cols,
-             (long long)l.ifmap_h, (long long)l.ifmap_w, (long long)l.filter_h,
-             (long long)l.filter_w, (long long)l.channels, (long long)l.num_filters,
-             (long long)l.stride_h, (long long)l.stride_w);
+      print_case("ranged/hashed windows differ", &c, &l);
     }
   }
   CU_ASSERT_EQUAL(bad, 0);
@@ -474,21 +482,9 @@ static void test_user_window_walked(void) {
     diag_init(&d);
     CU_ASSERT_EQUAL_FATAL(systolic_eval_exact(&c, &l, &a, &d), XDL_OK);
     CU_ASSERT_EQUAL_FATAL(systolic_eval_exact_hashed(&c, &l, &b, &d), XDL_OK);
-    bool same = a.total_cycles == b.total_cycles && a.stall_cycles == b.stall_cycles;
-    for (int o = 0; o < 3; o++)
-      same = same && a.sram_words[o] == b.sram_words[o] &&
-             a.sram_start_cycle[o] == b.sram_start_cycle[o] &&
-             a.sram_stop_cycle[o] == b.sram_stop_cycle[o] && a.dram_words[o] == b.dram_words[o] &&
-             a.dram_start_cycle[o] == b.dram_start_cycle[o] &&
-             a.dram_stop_cycle[o] == b.dram_stop_cycle[o];
-    if (!same) {
+    if (!results_equal(&a, &b)) {
       bad++;
-      printf("\n  walked/hashed windows differ: %s %lldx%lld sram %lld bw %lld layer %lld %lld"
-             " %lld %lld %lld %lld %lld %lld", systolic_dataflow_name(c.df), (long long)c.rows,
-             (long long)c.cols, (long long)c.ifmap_sram_words, (long long)c.dram_bw_words,
-             (long long)l.ifmap_h, (long long)l.ifmap_w, (long long)l.filter_h,
-             (long long)l.filter_w, (long long)l.channels, (long long)l.num_filters,
-             (long long)l.stride_h, (long long)l.stride_w);
+      print_case("walked/hashed windows differ", &c, &l);
     }
   }
   CU_ASSERT_EQUAL(bad, 0);
@@ -683,17 +679,13 @@ static void test_user_random_fast(void) {
       double es = rel_err((double)a.stall_cycles, (double)b.stall_cycles);
       stall_rel[uc][n_st[uc]++] = es, stall_rel[N_UC][n_st[N_UC]++] = es;
     }
-    if (verbose && (e[UE_CYCLES] > 0.01 || e[UE_IFMAP] > 0 || e[UE_FILTER] > 0))
-      printf("\n  %s %lldx%lld sram %lld/%lld/%lld b %lld layer %lld %lld %lld %lld %lld %lld %lld"
-             " %lld: cycles %lld/%lld stall %lld/%lld IFMAP %lld/%lld FILTER %lld/%lld",
-             systolic_dataflow_name(c.df), (long long)c.rows, (long long)c.cols,
-             (long long)c.ifmap_sram_words, (long long)c.filter_sram_words,
-             (long long)c.ofmap_sram_words, (long long)c.dram_bw_words, (long long)l.ifmap_h,
-             (long long)l.ifmap_w, (long long)l.filter_h, (long long)l.filter_w,
-             (long long)l.channels, (long long)l.num_filters, (long long)l.stride_h,
-             (long long)l.stride_w, (long long)a.total_cycles, (long long)b.total_cycles,
-             (long long)a.stall_cycles, (long long)b.stall_cycles, (long long)a.dram_words[0],
-             (long long)b.dram_words[0], (long long)a.dram_words[1], (long long)b.dram_words[1]);
+    if (verbose && (e[UE_CYCLES] > 0.01 || e[UE_IFMAP] > 0 || e[UE_FILTER] > 0)) {
+      print_case("fast vs exact", &c, &l);
+      printf(": cycles %lld/%lld stall %lld/%lld IFMAP %lld/%lld FILTER %lld/%lld",
+             (long long)a.total_cycles, (long long)b.total_cycles, (long long)a.stall_cycles,
+             (long long)b.stall_cycles, (long long)a.dram_words[0], (long long)b.dram_words[0],
+             (long long)a.dram_words[1], (long long)b.dram_words[1]);
+    }
   }
   printf("\n  fast vs exact, %d random USER layers; rel. error median / p90 / worst"
          " ((*) layers stalled >= 5%% of their cycles):\n", n[N_UC]);
